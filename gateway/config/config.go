@@ -1,0 +1,408 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config is the whole configuration of a Sealpost node.
+type Config struct {
+	// Hostname names this node in SMTP greetings and Received headers.
+	// Default: the operating system's host name.
+	Hostname string `yaml:"hostname"`
+	// Organisation is the name recipients see in notices. Default: "Sealpost".
+	Organisation string `yaml:"organisation"`
+
+	Relay      Relay    `yaml:"relay"`
+	Portal     Portal   `yaml:"portal"`
+	Admin      Admin    `yaml:"admin"`
+	Vault      Vault    `yaml:"vault"`
+	Store      Store    `yaml:"store"`
+	Audit      Audit    `yaml:"audit"`
+	Policy     Policy   `yaml:"policy"`
+	Seal       Seal     `yaml:"seal"`
+	NextHop    NextHop  `yaml:"next_hop"`
+	TLSNextHop NextHop  `yaml:"tls_next_hop"`
+	Log        Log      `yaml:"log"`
+	Spool      Spool    `yaml:"spool"`
+	Degraded   Degraded `yaml:"degraded"`
+}
+
+// Relay configures the SMTP and LMTP listeners.
+type Relay struct {
+	// SMTPListen is the SMTP listen address. Default: 127.0.0.1:2525. Empty
+	// after defaults only if set to "off".
+	SMTPListen string `yaml:"smtp_listen"`
+	// LMTPListen is the LMTP listen address, for Postfix content_filter
+	// = lmtp:… Default: 127.0.0.1:2424. "off" disables it.
+	LMTPListen string `yaml:"lmtp_listen"`
+	// TLSCert and TLSKey are PEM files offered with STARTTLS. They are re-read
+	// when they change on disk. Default: none (no STARTTLS).
+	TLSCert string `yaml:"tls_cert"`
+	TLSKey  string `yaml:"tls_key"`
+	// RequireTLS refuses MAIL before STARTTLS. Default: false.
+	RequireTLS bool `yaml:"require_tls"`
+	// AllowNetworks are the client networks (trusted MTAs) allowed to relay
+	// without authentication. Default: 127.0.0.0/8 and ::1/128.
+	AllowNetworks []string `yaml:"allow_networks"`
+	// AuthUsersFile enables AUTH PLAIN over TLS for submission clients: one
+	// "user:bcrypt-hash" per line. Default: none (AUTH not offered).
+	AuthUsersFile string `yaml:"auth_users_file"`
+	// MaxMessageBytes is the largest message accepted. Default: 50 MiB. The
+	// SIZE advertised is lowered further so that the sealed copy (about
+	// 1.4 times larger) still fits the next hop's own limit.
+	MaxMessageBytes int64 `yaml:"max_message_bytes"`
+	// MaxRecipients per transaction. Default: 100.
+	MaxRecipients int `yaml:"max_recipients"`
+	// MaxConnections open at once; more get 421. Default: 200.
+	MaxConnections int `yaml:"max_connections"`
+	// ReadTimeout and WriteTimeout bound each SMTP command and reply.
+	// Default: 5m each.
+	ReadTimeout  time.Duration `yaml:"read_timeout"`
+	WriteTimeout time.Duration `yaml:"write_timeout"`
+	// ProcessTimeout bounds classification, sealing and forwarding of one
+	// message after DATA. Default: 2m.
+	ProcessTimeout time.Duration `yaml:"process_timeout"`
+}
+
+// Portal configures the recipients' web portal.
+type Portal struct {
+	// Listen is the portal's listen address. Default: 127.0.0.1:8080.
+	Listen string `yaml:"listen"`
+	// URL is the public base URL used in notice links. Default:
+	// http://localhost:8080 (WebAuthn refuses IP addresses).
+	URL string `yaml:"url"`
+}
+
+// Admin configures the admin listener: /healthz, /readyz and /metrics.
+type Admin struct {
+	// Listen is the admin listen address. Default: 127.0.0.1:9090.
+	Listen string `yaml:"listen"`
+}
+
+// Vault configures the connection to Vault. Only package keys uses it.
+type Vault struct {
+	// Address of Vault. Default: $VAULT_ADDR.
+	Address string `yaml:"address"`
+	// TokenFile is re-read when it changes (a Vault Agent sink). Default: none.
+	TokenFile string `yaml:"token_file"`
+	// Token is a literal token; prefer TokenFile. Default: $VAULT_TOKEN if
+	// TokenFile is empty.
+	Token string `yaml:"token"`
+	// CACert verifies Vault's TLS certificate. Default: system roots.
+	CACert string `yaml:"ca_cert"`
+	// TransitMount, WrapKey, AuditKey and KVMount name the Vault objects
+	// that `sealpost vault setup` creates. Defaults: transit, sealpost-wrap,
+	// sealpost-audit, sealpost.
+	TransitMount string `yaml:"transit_mount"`
+	WrapKey      string `yaml:"wrap_key"`
+	AuditKey     string `yaml:"audit_key"`
+	KVMount      string `yaml:"kv_mount"`
+	// Timeout bounds each Vault call. Default: 5s.
+	Timeout time.Duration `yaml:"timeout"`
+}
+
+// Store configures the message store.
+type Store struct {
+	// Path of the SQLite database. Default: var/sealpost.db.
+	Path string `yaml:"path"`
+}
+
+// Audit configures the hash-chained audit log's checkpoints.
+type Audit struct {
+	// CheckpointPath is where the latest signed checkpoint is kept, outside
+	// the store. Default: var/audit.checkpoint.
+	CheckpointPath string `yaml:"checkpoint_path"`
+	// CheckpointEvery is how often the chain head is signed if it moved.
+	// Default: 10s.
+	CheckpointEvery time.Duration `yaml:"checkpoint_every"`
+}
+
+// Policy configures the policy file.
+type Policy struct {
+	// Path of the policy file; it is reloaded on SIGHUP and when it changes.
+	// Default: none, the built-in default policy.
+	Path string `yaml:"path"`
+}
+
+// Seal configures the sealed copy that recipients receive.
+type Seal struct {
+	// Subject replaces the original subject. Default: "Secure message from
+	// <organisation>".
+	Subject string `yaml:"subject"`
+	// ArchiveRecipient is an optional age recipient of every sealed message,
+	// such as the organisation's archive key. Recall cannot shred what was
+	// sealed to it. Default: none.
+	ArchiveRecipient string `yaml:"archive_recipient"`
+	// MACKeyFile holds the key for the X-Sealpost-Id MAC (32+ bytes, hex).
+	// Default: none, the key is read from Vault.
+	MACKeyFile string `yaml:"mac_key_file"`
+}
+
+// NextHop configures an SMTP next hop.
+type NextHop struct {
+	// Addr is host:port. Required for next_hop; optional for tls_next_hop,
+	// without which the require-tls outcome is deferred (4xx).
+	Addr string `yaml:"addr"`
+	// TLS is "verify" (STARTTLS required, certificate verified), or the
+	// explicit opt-outs "opportunistic" and "none". Default: verify.
+	TLS string `yaml:"tls"`
+	// ServerName verifies the certificate. Default: the host of Addr.
+	ServerName string `yaml:"server_name"`
+	// CAFile adds trusted roots. Default: system roots.
+	CAFile string `yaml:"ca_file"`
+	// Username and PasswordFile enable AUTH PLAIN. Default: none.
+	Username     string `yaml:"username"`
+	PasswordFile string `yaml:"password_file"`
+	// Timeout bounds each command. Default: 30s.
+	Timeout time.Duration `yaml:"timeout"`
+	// MaxIdle pooled connections. Default: 4.
+	MaxIdle int `yaml:"max_idle"`
+}
+
+// Log configures logging.
+type Log struct {
+	// Level is debug, info, warn or error. Default: info. Addresses are
+	// redacted at every level.
+	Level string `yaml:"level"`
+	// Format is text or json. Default: text.
+	Format string `yaml:"format"`
+}
+
+// Spool configures how received messages are buffered.
+type Spool struct {
+	// Dir for spill files, which are encrypted with a key held only in
+	// memory. Default: the system temp directory.
+	Dir string `yaml:"dir"`
+	// MemoryLimit is how much of a message stays in memory before it spills.
+	// Default: 1 MiB.
+	MemoryLimit int64 `yaml:"memory_limit"`
+}
+
+// Degraded configures behaviour while Vault is unavailable.
+type Degraded struct {
+	// PassWhenVaultDown lets mail that policy passes flow while Vault is
+	// down. Sensitive mail is always deferred. Default: false (everything
+	// is deferred with 4xx).
+	PassWhenVaultDown bool `yaml:"pass_when_vault_down"`
+}
+
+// Load reads, defaults and validates a config file.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("failed to read config: %w", err)
+	}
+	return Parse(data)
+}
+
+// Parse decodes YAML, rejecting unknown fields, then defaults and validates.
+func Parse(data []byte) (*Config, error) {
+	var c Config
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("failed to parse config: %w", err)
+	}
+	c.Defaults()
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// Defaults fills every unset field with its documented default.
+func (c *Config) Defaults() {
+	if c.Hostname == "" {
+		c.Hostname, _ = os.Hostname()
+		if c.Hostname == "" {
+			c.Hostname = "localhost"
+		}
+	}
+	if c.Organisation == "" {
+		c.Organisation = "Sealpost"
+	}
+	r := &c.Relay
+	setDefault(&r.SMTPListen, "127.0.0.1:2525")
+	setDefault(&r.LMTPListen, "127.0.0.1:2424")
+	if r.AllowNetworks == nil {
+		r.AllowNetworks = []string{"127.0.0.0/8", "::1/128"}
+	}
+	setDefaultInt64(&r.MaxMessageBytes, 50<<20)
+	setDefaultInt(&r.MaxRecipients, 100)
+	setDefaultInt(&r.MaxConnections, 200)
+	setDefaultDuration(&r.ReadTimeout, 5*time.Minute)
+	setDefaultDuration(&r.WriteTimeout, 5*time.Minute)
+	setDefaultDuration(&r.ProcessTimeout, 2*time.Minute)
+
+	setDefault(&c.Portal.Listen, "127.0.0.1:8080")
+	setDefault(&c.Portal.URL, "http://localhost:8080")
+	setDefault(&c.Admin.Listen, "127.0.0.1:9090")
+
+	v := &c.Vault
+	setDefault(&v.Address, os.Getenv("VAULT_ADDR"))
+	if v.TokenFile == "" {
+		setDefault(&v.Token, os.Getenv("VAULT_TOKEN"))
+	}
+	setDefault(&v.TransitMount, "transit")
+	setDefault(&v.WrapKey, "sealpost-wrap")
+	setDefault(&v.AuditKey, "sealpost-audit")
+	setDefault(&v.KVMount, "sealpost")
+	setDefaultDuration(&v.Timeout, 5*time.Second)
+
+	setDefault(&c.Store.Path, "var/sealpost.db")
+	setDefault(&c.Audit.CheckpointPath, "var/audit.checkpoint")
+	setDefaultDuration(&c.Audit.CheckpointEvery, 10*time.Second)
+	setDefault(&c.Seal.Subject, "Secure message from "+c.Organisation)
+	for _, h := range []*NextHop{&c.NextHop, &c.TLSNextHop} {
+		setDefault(&h.TLS, "verify")
+		setDefaultDuration(&h.Timeout, 30*time.Second)
+		setDefaultInt(&h.MaxIdle, 4)
+	}
+	setDefault(&c.Log.Level, "info")
+	setDefault(&c.Log.Format, "text")
+	setDefaultInt64(&c.Spool.MemoryLimit, 1<<20)
+}
+
+// FieldError names the field of a configuration problem.
+type FieldError struct {
+	Field  string
+	Reason string
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Reason }
+
+// Validate checks every field and returns all problems, each naming its field.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, &FieldError{Field: field, Reason: fmt.Sprintf(format, args...)})
+	}
+	for _, l := range []struct{ field, addr string }{
+		{"relay.smtp_listen", c.Relay.SMTPListen},
+		{"relay.lmtp_listen", c.Relay.LMTPListen},
+		{"portal.listen", c.Portal.Listen},
+		{"admin.listen", c.Admin.Listen},
+	} {
+		field, addr := l.field, l.addr
+		if addr == "off" {
+			continue
+		}
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			bad(field, "%q is not host:port", addr)
+		}
+	}
+	if c.Relay.SMTPListen == "off" && c.Relay.LMTPListen == "off" {
+		bad("relay", "both smtp_listen and lmtp_listen are off")
+	}
+	if (c.Relay.TLSCert == "") != (c.Relay.TLSKey == "") {
+		bad("relay.tls_cert", "tls_cert and tls_key must be set together")
+	}
+	if c.Relay.RequireTLS && c.Relay.TLSCert == "" {
+		bad("relay.require_tls", "requires tls_cert and tls_key")
+	}
+	if c.Relay.AuthUsersFile != "" && c.Relay.TLSCert == "" {
+		bad("relay.auth_users_file", "AUTH is only offered over TLS: set tls_cert and tls_key")
+	}
+	for i, n := range c.Relay.AllowNetworks {
+		if _, err := netip.ParsePrefix(n); err != nil {
+			bad(fmt.Sprintf("relay.allow_networks[%d]", i), "%q is not a CIDR prefix", n)
+		}
+	}
+	if c.Relay.MaxMessageBytes < 1024 {
+		bad("relay.max_message_bytes", "must be at least 1024")
+	}
+	if c.Relay.MaxRecipients < 1 {
+		bad("relay.max_recipients", "must be at least 1")
+	}
+	if c.Relay.MaxConnections < 1 {
+		bad("relay.max_connections", "must be at least 1")
+	}
+	if u, err := url.Parse(c.Portal.URL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		bad("portal.url", "%q is not an http(s) URL", c.Portal.URL)
+	}
+	if c.Vault.Address == "" {
+		bad("vault.address", "required (or set VAULT_ADDR)")
+	} else if u, err := url.Parse(c.Vault.Address); err != nil || u.Host == "" {
+		bad("vault.address", "%q is not a URL", c.Vault.Address)
+	}
+	if c.Vault.Token == "" && c.Vault.TokenFile == "" {
+		bad("vault.token_file", "a token_file (or token, or VAULT_TOKEN) is required")
+	}
+	if c.NextHop.Addr == "" {
+		bad("next_hop.addr", "required")
+	}
+	for _, hop := range []struct {
+		name string
+		h    NextHop
+	}{{"next_hop", c.NextHop}, {"tls_next_hop", c.TLSNextHop}} {
+		name, h := hop.name, hop.h
+		if h.Addr != "" {
+			if _, _, err := net.SplitHostPort(h.Addr); err != nil {
+				bad(name+".addr", "%q is not host:port", h.Addr)
+			}
+		}
+		switch h.TLS {
+		case "verify", "opportunistic", "none":
+		default:
+			bad(name+".tls", "%q is not one of verify, opportunistic, none", h.TLS)
+		}
+		if h.Username != "" && h.PasswordFile == "" {
+			bad(name+".password_file", "required with username")
+		}
+	}
+	if c.TLSNextHop.Addr != "" && c.TLSNextHop.TLS != "verify" {
+		bad("tls_next_hop.tls", "must be verify: this hop carries mail that may only travel over verified TLS")
+	}
+	switch strings.ToLower(c.Log.Level) {
+	case "debug", "info", "warn", "error", "trace":
+	default:
+		bad("log.level", "%q is not one of debug, info, warn, error, trace", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		bad("log.format", "%q is not text or json", c.Log.Format)
+	}
+	if c.Spool.MemoryLimit < 0 {
+		bad("spool.memory_limit", "must not be negative")
+	}
+	if c.Audit.CheckpointEvery < time.Second {
+		bad("audit.checkpoint_every", "must be at least 1s")
+	}
+	return errors.Join(errs...)
+}
+
+func setDefault(p *string, v string) {
+	if *p == "" {
+		*p = v
+	}
+}
+
+func setDefaultInt(p *int, v int) {
+	if *p == 0 {
+		*p = v
+	}
+}
+
+func setDefaultInt64(p *int64, v int64) {
+	if *p == 0 {
+		*p = v
+	}
+}
+
+func setDefaultDuration(p *time.Duration, v time.Duration) {
+	if *p == 0 {
+		*p = v
+	}
+}

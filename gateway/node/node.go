@@ -1,0 +1,336 @@
+// Package node assembles one Sealpost node from its configuration: the
+// store, the audit log, the Vault client, the policy, the next hops, the
+// relay's SMTP and LMTP listeners, the portal and the admin endpoints. Both
+// `sealpost serve` and `sealpost dev` run a node.
+package node
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"filippo.io/age"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/sealpost/sealpost/gateway/admin"
+	"github.com/sealpost/sealpost/gateway/audit"
+	"github.com/sealpost/sealpost/gateway/config"
+	"github.com/sealpost/sealpost/gateway/nexthop"
+	"github.com/sealpost/sealpost/gateway/portal"
+	"github.com/sealpost/sealpost/gateway/relay"
+	"github.com/sealpost/sealpost/gateway/spool"
+	"github.com/sealpost/sealpost/gateway/store"
+	"github.com/sealpost/sealpost/keys"
+	"github.com/sealpost/sealpost/policy"
+)
+
+// sealedGrowth is how much larger a sealed copy is than the original: base64
+// of the age ciphertext (4/3) plus the notice and MIME framing.
+const sealedGrowth = 1.4
+
+// Node is a running Sealpost node.
+type Node struct {
+	cfg    *config.Config
+	log    *slog.Logger
+	Store  *store.Store
+	Audit  *audit.Log
+	Keys   *keys.Client
+	Policy relay.PolicySource
+	Relay  *relay.Relay
+
+	// Addresses actually bound, useful when the config asks for port 0.
+	SMTPAddr, LMTPAddr, PortalAddr, AdminAddr string
+
+	listeners []net.Listener
+	https     []*http.Server
+	hops      []*nexthop.Client
+	wg        sync.WaitGroup
+	cancel    context.CancelFunc
+}
+
+// Start builds and starts a node. It returns once every listener is bound.
+func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Node, err error) {
+	n := &Node{cfg: cfg, log: log}
+	defer func() {
+		if err != nil {
+			n.Close()
+		}
+	}()
+	ctx, n.cancel = context.WithCancel(ctx)
+
+	kc, err := keys.New(keys.Config{
+		Address: cfg.Vault.Address, Token: cfg.Vault.Token, TokenFile: cfg.Vault.TokenFile,
+		CACert: cfg.Vault.CACert, TransitMount: cfg.Vault.TransitMount, WrapKey: cfg.Vault.WrapKey,
+		AuditKey: cfg.Vault.AuditKey, KVMount: cfg.Vault.KVMount, Timeout: cfg.Vault.Timeout,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("failed to set up the Vault client: %w", err)
+	}
+	n.Keys = kc
+
+	if n.Store, err = store.Open(cfg.Store.Path); err != nil {
+		return nil, fmt.Errorf("failed to open the store: %w", err)
+	}
+	if n.Audit, err = audit.New(n.Store.DB()); err != nil {
+		return nil, fmt.Errorf("failed to open the audit log: %w", err)
+	}
+	var holder *policy.Holder
+	if cfg.Policy.Path != "" {
+		if holder, err = policy.NewHolder(cfg.Policy.Path, log); err != nil {
+			return nil, fmt.Errorf("failed to load the policy: %w", err)
+		}
+		n.Policy = holder
+	} else {
+		n.Policy = builtinPolicy{policy.Default()}
+	}
+
+	macKey, err := n.macKey(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var archive age.Recipient
+	if cfg.Seal.ArchiveRecipient != "" {
+		if archive, err = keys.ParseRecipient(cfg.Seal.ArchiveRecipient); err != nil {
+			return nil, fmt.Errorf("seal.archive_recipient: %w", err)
+		}
+		log.Warn("an archive recipient is configured: recall cannot shred the copies sealed to it")
+	}
+
+	hop, err := n.newHop(cfg.NextHop)
+	if err != nil {
+		return nil, fmt.Errorf("next_hop: %w", err)
+	}
+	var tlsHop relay.Hop
+	if cfg.TLSNextHop.Addr != "" {
+		h, err := n.newHop(cfg.TLSNextHop)
+		if err != nil {
+			return nil, fmt.Errorf("tls_next_hop: %w", err)
+		}
+		tlsHop = h
+	}
+
+	maxSize := cfg.Relay.MaxMessageBytes
+	pctx, pcancel := context.WithTimeout(ctx, 10*time.Second)
+	if hopMax, err := hop.Probe(pctx); err != nil {
+		log.Warn("next hop not reachable at start; mail is deferred until it is", "err", err)
+	} else if hopMax > 0 {
+		if fit := int64(float64(hopMax)/sealedGrowth) - 64<<10; fit < maxSize {
+			maxSize = max(fit, 1024)
+		}
+	}
+	pcancel()
+
+	var tlsCfg *tls.Config
+	if cfg.Relay.TLSCert != "" {
+		certs, err := newCertReloader(cfg.Relay.TLSCert, cfg.Relay.TLSKey)
+		if err != nil {
+			return nil, fmt.Errorf("relay.tls_cert: %w", err)
+		}
+		tlsCfg = &tls.Config{GetCertificate: certs.get, MinVersion: tls.VersionTLS12}
+	}
+	var users relay.Users
+	if cfg.Relay.AuthUsersFile != "" {
+		if users, err = relay.LoadUsers(cfg.Relay.AuthUsersFile); err != nil {
+			return nil, fmt.Errorf("relay.auth_users_file: %w", err)
+		}
+	}
+	var nets []netip.Prefix
+	for _, s := range cfg.Relay.AllowNetworks {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return nil, fmt.Errorf("relay.allow_networks: %w", err)
+		}
+		nets = append(nets, p)
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	n.Relay, err = relay.New(relay.Options{
+		Hostname: cfg.Hostname, Organisation: cfg.Organisation, Subject: cfg.Seal.Subject,
+		PortalURL: cfg.Portal.URL, MaxMessageBytes: maxSize, MaxRecipients: cfg.Relay.MaxRecipients,
+		MaxConnections: cfg.Relay.MaxConnections, ReadTimeout: cfg.Relay.ReadTimeout,
+		WriteTimeout: cfg.Relay.WriteTimeout, ProcessTimeout: cfg.Relay.ProcessTimeout,
+		RequireTLS: cfg.Relay.RequireTLS, AllowNetworks: nets, Users: users,
+		PassWhenVaultDown: cfg.Degraded.PassWhenVaultDown,
+	}, relay.Deps{
+		Keys: kc, Store: n.Store, Audit: n.Audit, Policy: n.Policy, NextHop: hop, TLSHop: tlsHop,
+		Spool: spool.New(cfg.Spool.Dir, cfg.Spool.MemoryLimit), MACKey: macKey, Archive: archive,
+		TLSConfig: tlsCfg, Logger: log, Metrics: relay.NewMetrics(reg),
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	n.goRun(func() { n.Relay.WatchVault(ctx) })
+	if holder != nil {
+		n.goRun(func() { holder.Watch(ctx, 2*time.Second) })
+	}
+	n.goRun(func() { n.Audit.RunCheckpointer(ctx, kc, cfg.Audit.CheckpointPath, cfg.Audit.CheckpointEvery) })
+
+	for _, l := range []struct {
+		addr string
+		lmtp bool
+		out  *string
+	}{{cfg.Relay.SMTPListen, false, &n.SMTPAddr}, {cfg.Relay.LMTPListen, true, &n.LMTPAddr}} {
+		if l.addr == "off" {
+			continue
+		}
+		ln, err := net.Listen("tcp", l.addr)
+		if err != nil {
+			return nil, fmt.Errorf("failed to listen for %s: %w", proto(l.lmtp), err)
+		}
+		n.listeners = append(n.listeners, ln)
+		*l.out = ln.Addr().String()
+		lmtp := l.lmtp
+		n.goRun(func() {
+			if err := n.Relay.Serve(ln, lmtp); err != nil && !errors.Is(err, net.ErrClosed) {
+				log.Error("relay listener stopped", "proto", proto(lmtp), "err", err)
+			}
+		})
+	}
+
+	checks := map[string]admin.Check{
+		"vault": func(ctx context.Context) error { return kc.Health(ctx) },
+		"store": func(ctx context.Context) error { return n.Store.Ping(ctx) },
+	}
+	if n.AdminAddr, err = n.serveHTTP(cfg.Admin.Listen, admin.Handler(reg, checks)); err != nil {
+		return nil, fmt.Errorf("admin.listen: %w", err)
+	}
+	if n.PortalAddr, err = n.serveHTTP(cfg.Portal.Listen, portal.Handler(cfg.Organisation)); err != nil {
+		return nil, fmt.Errorf("portal.listen: %w", err)
+	}
+	log.Info("sealpost node started", "smtp", n.SMTPAddr, "lmtp", n.LMTPAddr, "portal", n.PortalAddr,
+		"admin", n.AdminAddr, "advertised_size", maxSize)
+	return n, nil
+}
+
+// builtinPolicy serves the shipped default policy when no file is configured.
+type builtinPolicy struct{ e *policy.Engine }
+
+func (b builtinPolicy) Engine() *policy.Engine { return b.e }
+
+func proto(lmtp bool) string {
+	if lmtp {
+		return "lmtp"
+	}
+	return "smtp"
+}
+
+func (n *Node) goRun(f func()) {
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		f()
+	}()
+}
+
+func (n *Node) serveHTTP(addr string, h http.Handler) (string, error) {
+	if addr == "off" {
+		return "", nil
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "", err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	n.https = append(n.https, srv)
+	n.goRun(func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			n.log.Error("http listener stopped", "addr", addr, "err", err)
+		}
+	})
+	return ln.Addr().String(), nil
+}
+
+func (n *Node) newHop(h config.NextHop) (*nexthop.Client, error) {
+	var password string
+	if h.PasswordFile != "" {
+		b, err := os.ReadFile(h.PasswordFile)
+		if err != nil {
+			return nil, fmt.Errorf("failed to read password_file: %w", err)
+		}
+		password = strings.TrimSpace(string(b))
+	}
+	if h.TLS != string(nexthop.TLSVerify) {
+		n.log.Warn("next hop TLS verification is off: explicit opt-in", "addr", h.Addr, "tls", h.TLS)
+	}
+	c, err := nexthop.New(nexthop.Config{
+		Addr: h.Addr, TLS: nexthop.TLSMode(h.TLS), ServerName: h.ServerName, CAFile: h.CAFile,
+		Username: h.Username, Password: password, HeloName: n.cfg.Hostname, Timeout: h.Timeout, MaxIdle: h.MaxIdle,
+	})
+	if err != nil {
+		return nil, err
+	}
+	n.hops = append(n.hops, c)
+	return c, nil
+}
+
+// macKey loads the X-Sealpost-Id MAC key from a file, or from Vault. Vault may
+// still be starting, so it is retried for a while.
+func (n *Node) macKey(ctx context.Context) ([]byte, error) {
+	if f := n.cfg.Seal.MACKeyFile; f != "" {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("seal.mac_key_file: %w", err)
+		}
+		k, err := hex.DecodeString(strings.TrimSpace(string(b)))
+		if err != nil || len(k) < 32 {
+			return nil, errors.New("seal.mac_key_file: want at least 32 bytes, hex encoded")
+		}
+		return k, nil
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		k, err := n.Keys.MACKey(ctx)
+		if err == nil {
+			return k, nil
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return nil, fmt.Errorf("failed to read the MAC key from Vault: %w", err)
+		}
+		n.log.Warn("waiting for Vault to read the MAC key", "err", err)
+		select {
+		case <-ctx.Done():
+		case <-time.After(2 * time.Second):
+		}
+	}
+}
+
+// Close stops the node: listeners first, then background work, then the
+// store. Sessions in progress get up to 30 seconds to finish.
+func (n *Node) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var errs []error
+	if n.Relay != nil {
+		errs = append(errs, n.Relay.Shutdown(ctx))
+	}
+	for _, l := range n.listeners {
+		_ = l.Close()
+	}
+	for _, s := range n.https {
+		errs = append(errs, s.Shutdown(ctx))
+	}
+	if n.cancel != nil {
+		n.cancel()
+	}
+	n.wg.Wait()
+	for _, h := range n.hops {
+		_ = h.Close()
+	}
+	if n.Store != nil {
+		errs = append(errs, n.Store.Close())
+	}
+	return errors.Join(errs...)
+}

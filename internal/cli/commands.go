@@ -1,0 +1,381 @@
+package cli
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/sealpost/sealpost/gateway/audit"
+	"github.com/sealpost/sealpost/gateway/config"
+	"github.com/sealpost/sealpost/gateway/node"
+	"github.com/sealpost/sealpost/gateway/seal"
+	"github.com/sealpost/sealpost/gateway/store"
+	"github.com/sealpost/sealpost/internal/devstack"
+	"github.com/sealpost/sealpost/keys"
+	"github.com/sealpost/sealpost/policy"
+)
+
+func cmdServe(ctx context.Context, e *env, args []string) error {
+	fs := newFlags("serve", e)
+	path := fs.String("config", "", "config file")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(*path)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg, e.stderr)
+	kc, err := vaultClient(cfg, "")
+	if err != nil {
+		return err
+	}
+	if root, err := kc.IsRootToken(ctx); err != nil {
+		return fmt.Errorf("failed to look up the Vault token: %w", err)
+	} else if root {
+		return errors.New("refusing to run with a Vault root token: give the relay its scoped sealpost-relay token (see `sealpost vault setup`)")
+	}
+	n, err := node.Start(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	<-ctx.Done()
+	log.Info("shutting down")
+	return n.Close()
+}
+
+func cmdDev(ctx context.Context, e *env, args []string) error {
+	var o devstack.Options
+	fs := newFlags("dev", e)
+	fs.StringVar(&o.Var, "var", "var", "state directory")
+	fs.StringVar(&o.SMTP, "smtp", "127.0.0.1:2525", "relay SMTP listen address")
+	fs.StringVar(&o.LMTP, "lmtp", "127.0.0.1:2424", "relay LMTP listen address")
+	fs.StringVar(&o.Portal, "portal", "127.0.0.1:8080", "portal listen address")
+	fs.StringVar(&o.PortalURL, "portal-url", "http://localhost:8080", "portal URL in notices (WebAuthn refuses IP addresses)")
+	fs.StringVar(&o.Admin, "admin", "127.0.0.1:9090", "admin listen address (healthz, readyz, metrics)")
+	fs.StringVar(&o.Vault, "vault", "127.0.0.1:8200", "Vault listen address")
+	fs.StringVar(&o.Capture, "capture", "127.0.0.1:2526", "capture next hop listen address")
+	fs.StringVar(&o.PolicyFile, "policy", "", "policy file (default: the built-in policy)")
+	fs.StringVar(&o.DemoRcpt, "demo-recipient", "patient@example.net", "address registered with a demo age key")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg := &config.Config{}
+	cfg.Log.Level, cfg.Log.Format = "info", "text"
+	return devstack.Run(ctx, o, e.stdout, newLogger(cfg, e.stderr))
+}
+
+func cmdConfig(_ context.Context, e *env, args []string) error {
+	if len(args) != 2 || args[0] != "check" {
+		return usageError{"want: config check FILE"}
+	}
+	if _, err := config.Load(args[1]); err != nil {
+		return err
+	}
+	fmt.Fprintln(e.stdout, "ok:", args[1])
+	return nil
+}
+
+func cmdPolicy(_ context.Context, e *env, args []string) error {
+	if len(args) != 2 || args[0] != "lint" {
+		return usageError{"want: policy lint FILE"}
+	}
+	if _, err := policy.Load(args[1]); err != nil {
+		return err
+	}
+	fmt.Fprintln(e.stdout, "ok:", args[1])
+	return nil
+}
+
+// vaultClient connects to Vault with the config's address (or VAULT_ADDR)
+// and the given token, the config's token, or VAULT_TOKEN.
+func vaultClient(cfg *config.Config, token string) (*keys.Client, error) {
+	kc := keys.Config{Address: os.Getenv("VAULT_ADDR"), Token: token}
+	if cfg != nil {
+		kc = keys.Config{
+			Address: cfg.Vault.Address, CACert: cfg.Vault.CACert, TransitMount: cfg.Vault.TransitMount,
+			WrapKey: cfg.Vault.WrapKey, AuditKey: cfg.Vault.AuditKey, KVMount: cfg.Vault.KVMount, Timeout: cfg.Vault.Timeout,
+			Token: token,
+		}
+		if token == "" {
+			kc.Token, kc.TokenFile = cfg.Vault.Token, cfg.Vault.TokenFile
+		}
+	}
+	if kc.Token == "" && kc.TokenFile == "" {
+		kc.Token = os.Getenv("VAULT_TOKEN")
+	}
+	if kc.Address == "" {
+		return nil, usageError{"no Vault address: set VAULT_ADDR or use a config"}
+	}
+	if kc.Token == "" && kc.TokenFile == "" {
+		return nil, usageError{"no Vault token: set VAULT_TOKEN"}
+	}
+	return keys.New(kc)
+}
+
+// adminVault is the Vault client for admin commands: VAULT_TOKEN, with the
+// config's mounts if a config is known.
+func adminVault() (*keys.Client, error) {
+	var cfg *config.Config
+	if p := os.Getenv("SEALPOST_CONFIG"); p != "" {
+		c, err := config.Load(p)
+		if err != nil {
+			return nil, err
+		}
+		cfg = c
+	}
+	tok := os.Getenv("VAULT_TOKEN")
+	if tok == "" {
+		return nil, usageError{"set VAULT_TOKEN to an admin token"}
+	}
+	return vaultClient(cfg, tok)
+}
+
+func cmdVault(ctx context.Context, e *env, args []string) error {
+	if len(args) != 1 || args[0] != "setup" {
+		return usageError{"want: vault setup"}
+	}
+	kc, err := adminVault()
+	if err != nil {
+		return err
+	}
+	creds, err := keys.Setup(ctx, kc)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(e.stdout, "Vault is set up: transit keys, KV mount, policies sealpost-relay, sealpost-portal, sealpost-admin.")
+	fmt.Fprintln(e.stdout, "New tokens (store each in its role's token file, readable only by that service):")
+	fmt.Fprintf(e.stdout, "  relay:  %s\n  portal: %s\n  admin:  %s\n", creds.RelayToken, creds.PortalToken, creds.AdminToken)
+	return nil
+}
+
+func cmdKeys(ctx context.Context, e *env, args []string) error {
+	if len(args) < 2 || args[0] != "recipient" {
+		return usageError{"want: keys recipient add|list|remove|import"}
+	}
+	kc, err := adminVault()
+	if err != nil {
+		return err
+	}
+	switch sub, rest := args[1], args[2:]; sub {
+	case "add", "remove":
+		if len(rest) != 2 {
+			return usageError{"want: keys recipient " + sub + " ADDRESS-OR-@DOMAIN AGE-RECIPIENT"}
+		}
+		key := strings.ToLower(rest[0])
+		if sub == "add" {
+			if err := kc.AddRecipient(ctx, key, rest[1]); err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stdout, "added a recipient for %s\n", key)
+			return nil
+		}
+		if err := kc.RemoveRecipient(ctx, key, rest[1]); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "removed a recipient for %s\n", key)
+		return nil
+	case "list":
+		all, err := kc.ListRecipients(ctx)
+		if err != nil {
+			return err
+		}
+		for _, k := range slices.Sorted(maps.Keys(all)) {
+			for _, r := range all[k] {
+				fmt.Fprintf(e.stdout, "%s\t%s\n", k, r)
+			}
+		}
+		return nil
+	case "import":
+		if len(rest) != 1 {
+			return usageError{"want: keys recipient import FILE.csv (address-or-@domain,recipient per line)"}
+		}
+		return importRecipients(ctx, e, kc, rest[0])
+	default:
+		return usageError{"unknown keys recipient command " + sub}
+	}
+}
+
+// importRecipients adds every row of a CSV file. Every row is validated
+// before any is written, so a bad file changes nothing.
+func importRecipients(ctx context.Context, e *env, kc *keys.Client, path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	r := csv.NewReader(f)
+	r.Comment = '#'
+	r.FieldsPerRecord = 2
+	rows, err := r.ReadAll()
+	if err != nil {
+		return fmt.Errorf("failed to read %s: %w", path, err)
+	}
+	for i, row := range rows {
+		if _, err := keys.ParseRecipient(strings.TrimSpace(row[1])); err != nil {
+			return fmt.Errorf("%s row %d: %w (nothing was imported)", path, i+1, err)
+		}
+	}
+	for _, row := range rows {
+		if err := kc.AddRecipient(ctx, strings.ToLower(strings.TrimSpace(row[0])), strings.TrimSpace(row[1])); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(e.stdout, "imported %d recipients\n", len(rows))
+	return nil
+}
+
+func openStore() (*config.Config, *store.Store, error) {
+	cfg, err := loadConfig("")
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := store.Open(cfg.Store.Path)
+	if err != nil {
+		return nil, nil, err
+	}
+	return cfg, st, nil
+}
+
+func cmdMessage(ctx context.Context, e *env, args []string) error {
+	if len(args) == 0 {
+		return usageError{"want: message show ID | find …"}
+	}
+	_, st, err := openStore()
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	switch args[0] {
+	case "show":
+		if len(args) != 2 {
+			return usageError{"want: message show ID"}
+		}
+		m, err := st.GetMessage(ctx, args[1])
+		if err != nil {
+			return err
+		}
+		return printMessage(e.stdout, m)
+	case "find":
+		fs := newFlags("message find", e)
+		from := fs.String("from", "", "sender address")
+		to := fs.String("to", "", "recipient address")
+		since := fs.Duration("since", 0, "only messages newer than this (e.g. 24h)")
+		limit := fs.Int("limit", 100, "at most this many")
+		if err := fs.Parse(args[1:]); err != nil {
+			return err
+		}
+		f := store.Filter{From: *from, To: *to, Limit: *limit}
+		if *since > 0 {
+			f.Since = time.Now().Add(-*since)
+		}
+		ms, err := st.FindMessages(ctx, f)
+		if err != nil {
+			return err
+		}
+		for _, m := range ms {
+			state := "sealed"
+			if !m.RecalledAt.IsZero() {
+				state = "recalled"
+			}
+			fmt.Fprintf(e.stdout, "%s\t%s\t%s\t%s\t%d recipients\n", m.ID, m.Created.Format(time.RFC3339), state, m.Sender, len(m.Recipients))
+		}
+		return nil
+	default:
+		return usageError{"unknown message command " + args[0]}
+	}
+}
+
+func printMessage(w io.Writer, m *store.Message) error {
+	out := map[string]any{
+		"id": m.ID, "created": m.Created, "trace_id": m.TraceID, "sender": m.Sender, "recipients": m.Recipients,
+		"assurance": m.Assurance, "ciphertext_bytes": m.CiphertextSize, "wrap_version": m.WrapVersion,
+		"decision": json.RawMessage(m.Decision),
+	}
+	if len(m.Decision) == 0 {
+		out["decision"] = nil
+	}
+	if !m.RetainUntil.IsZero() {
+		out["retain_until"] = m.RetainUntil
+	}
+	if !m.RecalledAt.IsZero() {
+		out["recalled"] = map[string]any{"at": m.RecalledAt, "by": m.RecalledBy, "reason": m.RecallReason}
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}
+
+func cmdAudit(ctx context.Context, e *env, args []string) error {
+	if len(args) == 0 {
+		return usageError{"want: audit verify | export"}
+	}
+	cfg, st, err := openStore()
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	log, err := audit.New(st.DB())
+	if err != nil {
+		return err
+	}
+	switch args[0] {
+	case "verify":
+		kc, err := vaultClient(cfg, os.Getenv("VAULT_TOKEN"))
+		if err != nil {
+			return err
+		}
+		rep, err := log.Verify(ctx, kc, cfg.Audit.CheckpointPath)
+		if err != nil {
+			return err
+		}
+		if len(rep.Problems) > 0 {
+			for _, p := range rep.Problems {
+				fmt.Fprintf(e.stdout, "entry %d: %s\n", p.Seq, p.Reason)
+			}
+			return fmt.Errorf("audit chain does not verify: %d problem(s), first at entry %d", len(rep.Problems), rep.Problems[0].Seq)
+		}
+		cp := "no checkpoint yet"
+		if rep.Checkpoint != nil {
+			cp = fmt.Sprintf("checkpoint at entry %d verified", rep.Checkpoint.Seq)
+		}
+		fmt.Fprintf(e.stdout, "ok: %d entries, head %d, %s\n", rep.Entries, rep.Head.Seq, cp)
+		return nil
+	case "export":
+		fs := newFlags("audit export", e)
+		since := fs.Int64("since", 0, "only entries after this sequence number")
+		if err := fs.Parse(args[1:]); err != nil {
+			return err
+		}
+		return log.Export(ctx, e.stdout, *since)
+	default:
+		return usageError{"unknown audit command " + args[0]}
+	}
+}
+
+func cmdExtract(_ context.Context, e *env, args []string) error {
+	if len(args) != 1 {
+		return usageError{"want: extract FILE.eml"}
+	}
+	f, err := os.Open(args[0])
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	found, err := seal.ExtractSealedAttachment(f, e.stdout)
+	if err != nil {
+		return err
+	}
+	if !found {
+		return errors.New("no message.eml.age attachment in " + args[0])
+	}
+	return nil
+}

@@ -1,0 +1,74 @@
+package vaulttest
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/sealpost/sealpost/keys"
+)
+
+func TestBinaryFromEnv(t *testing.T) {
+	t.Setenv("SEALPOST_VAULT_BIN", filepath.Join(t.TempDir(), "missing-vault"))
+	if _, err := Binary(); err == nil || !strings.Contains(err.Error(), "SEALPOST_VAULT_BIN") {
+		t.Fatalf("Binary with a missing SEALPOST_VAULT_BIN: got %v", err)
+	}
+	exe := filepath.Join(t.TempDir(), "vault")
+	if err := os.WriteFile(exe, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("SEALPOST_VAULT_BIN", exe)
+	if got, err := Binary(); err != nil || got != exe {
+		t.Fatalf("Binary = %q, %v; want %q", got, err, exe)
+	}
+}
+
+func TestRepoRoot(t *testing.T) {
+	root, err := repoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "internal", "vaulttest", "vaulttest.go")); err != nil {
+		t.Fatalf("repoRoot = %s, which does not hold this package: %v", root, err)
+	}
+}
+
+func TestStartRestartStop(t *testing.T) {
+	s := Start(t)
+	if !strings.HasPrefix(s.Addr, "http://127.0.0.1:") || s.RootToken == "" {
+		t.Fatalf("Start returned %+v", s)
+	}
+	// The dev server stores its root token with the token helper; it must
+	// land under the temporary HOME, not in the developer's ~/.vault-token.
+	if b, err := os.ReadFile(filepath.Join(s.dir, "home", ".vault-token")); err != nil || string(b) != s.RootToken {
+		t.Fatalf("token helper file under the temporary HOME: %q, %v", b, err)
+	}
+	creds := Setup(t, s)
+	ctx := context.Background()
+	if err := s.Client(t, creds.RelayToken).Health(ctx); err != nil {
+		t.Fatalf("Health after Setup: %v", err)
+	}
+
+	addr := s.Addr
+	s.Restart(t)
+	if s.Addr != addr {
+		t.Fatalf("Restart moved the server from %s to %s", addr, s.Addr)
+	}
+	if err := s.Client(t, creds.RelayToken).Health(ctx); !errors.Is(err, keys.ErrPermissionDenied) {
+		t.Fatalf("old token after Restart: got %v, want permission denied (fresh in-memory vault)", err)
+	}
+	if err := s.Client(t, s.RootToken).Health(ctx); err != nil {
+		t.Fatalf("root token after Restart: %v", err)
+	}
+
+	s.Stop(t)
+	s.Stop(t) // idempotent
+	if resp, err := http.Get(addr + "/v1/sys/health"); err == nil {
+		resp.Body.Close()
+		t.Fatal("server still answers after Stop")
+	}
+}
