@@ -213,9 +213,9 @@ func TestVerifyCleanChain(t *testing.T) {
 	if _, err := f.log.Checkpoint(ctx, f.sig, f.cp); !errors.Is(err, ErrEmpty) {
 		t.Errorf("Checkpoint of an empty log = %v, want ErrEmpty", err)
 	}
-	r, err := f.log.Verify(ctx, f.sig, "")
+	r, err := f.log.Verify(ctx, f.sig, f.cp)
 	if err != nil || !r.OK() || r.Entries != 0 {
-		t.Errorf("Verify(empty) = %+v, %v", r, err)
+		t.Errorf("Verify(empty, no checkpoint yet) = %+v, %v", r, err)
 	}
 	f.appendN(t, 12)
 	cp, err := f.log.Checkpoint(ctx, f.sig, f.cp)

@@ -77,6 +77,8 @@ func FuzzParseCheckpoint(f *testing.F) {
 	f.Add([]byte("sealpost-audit-checkpoint v1\nseq: 1\nhash: " +
 		"0000000000000000000000000000000000000000000000000000000000000000" +
 		"\ntime: 2025-01-02T03:04:05Z\nsignature: ed25519:AAAA\n"))
+	f.Add([]byte("sealpost-audit-checkpoint v1\nseq: 042\nhash: 00\ntime: 2025-01-02T03:04:05+01:00\nsignature: x\n"))
+	f.Add([]byte("sealpost-audit-checkpoint v1\r\nseq: 9223372036854775807\r\nhash: \r\ntime: \r\nsignature: \r\n"))
 	f.Add([]byte("sealpost-audit-checkpoint v1\n"))
 	f.Add([]byte(""))
 	f.Fuzz(func(t *testing.T, b []byte) {

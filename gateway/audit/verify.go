@@ -41,8 +41,8 @@ func (r *Report) OK() bool { return len(r.Problems) == 0 }
 //     missing seq;
 //   - an entry at the checkpoint's seq whose hash is not the signed one (a
 //     chain rewritten consistently, at or before that entry);
-//   - a checkpoint file that is missing, unreadable or whose signature s
-//     does not accept (Seq 0).
+//   - a checkpoint file that is missing (unless the log is empty), unreadable
+//     or whose signature s does not accept (Seq 0).
 //
 // Findings are returned in the Report; the error is only for failing to read
 // the database. s is used only with a checkpoint and may be nil without one.
@@ -51,11 +51,12 @@ func (l *Log) Verify(ctx context.Context, s Signer, checkpointPath string) (Repo
 	c := chainChecker{expected: 1, prev: genesis, problems: problemSet{}}
 	var cp *Checkpoint
 	var cpEntry *Entry
+	missing := false
 	if checkpointPath != "" {
 		got, err := ReadCheckpoint(checkpointPath)
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
-			c.problems.add(0, "checkpoint file missing")
+			missing = true
 		case err != nil:
 			c.problems.add(0, err.Error())
 		default:
@@ -73,6 +74,10 @@ func (l *Log) Verify(ctx context.Context, s Signer, checkpointPath string) (Repo
 	})
 	if err != nil {
 		return Report{}, err
+	}
+	if missing && r.Entries > 0 {
+		// An empty log without a checkpoint is a fresh install.
+		c.problems.add(0, "checkpoint file missing")
 	}
 	if cp != nil {
 		if err := s.Verify(ctx, cp.SignedData(), cp.Signature); err != nil {

@@ -89,6 +89,8 @@ type Server struct {
 	conns atomic.Int64 // connections accepted
 	mails atomic.Int64 // MAIL commands received
 
+	inflight sync.WaitGroup // DATA commands being handled
+
 	mu         sync.Mutex
 	closed     bool
 	srv        *smtp.Server // nil while down
@@ -187,13 +189,16 @@ func (s *Server) serveLocked(ln net.Listener) {
 // Addr is the address the server listens on, such as "127.0.0.1:40123". It stays the same across Down and Up.
 func (s *Server) Addr() string { return s.addr }
 
-// Close stops the server, drops its connections and releases held DATA commands. Stored files remain.
+// Close stops the server, drops its connections, releases held DATA commands and waits until every DATA
+// command in progress has finished. Stored files remain.
 func (s *Server) Close() error {
 	s.mu.Lock()
 	s.closed = true
 	s.mu.Unlock()
 	s.ReleaseData()
-	return s.down()
+	err := s.down()
+	s.inflight.Wait()
+	return err
 }
 
 // Down closes the listener and every open connection, so that new connections are refused, until [Server.Up].
@@ -538,6 +543,8 @@ func (ss *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 }
 
 func (ss *session) Data(r io.Reader) error {
+	ss.s.inflight.Add(1)
+	defer ss.s.inflight.Done()
 	msg, err := ss.receive(r)
 	if err != nil {
 		return err
@@ -553,6 +560,8 @@ func (ss *session) Data(r io.Reader) error {
 }
 
 func (ss *session) LMTPData(r io.Reader, status smtp.StatusCollector) error {
+	ss.s.inflight.Add(1)
+	defer ss.s.inflight.Done()
 	msg, err := ss.receive(r)
 	if err != nil {
 		return err

@@ -205,11 +205,21 @@ func New(cfg Config) (*Client, error) {
 				return nil, errors.New("failed to parse next-hop CA file: no PEM certificate found")
 			}
 		}
-		c.tlsConfig = &tls.Config{ServerName: cfg.ServerName, RootCAs: roots, MinVersion: tls.VersionTLS12}
+		c.tlsConfig = &tls.Config{
+			ServerName:         cfg.ServerName,
+			RootCAs:            roots,
+			MinVersion:         tls.VersionTLS12,
+			ClientSessionCache: tls.NewLRUClientSessionCache(0),
+		}
 	case TLSOpportunistic:
 		// Opportunistic TLS (RFC 7435) protects against passive eavesdropping only; an unverified
 		// certificate is the point of this mode, which the admin chose explicitly.
-		c.tlsConfig = &tls.Config{ServerName: cfg.ServerName, InsecureSkipVerify: true, MinVersion: tls.VersionTLS12} //nolint:gosec // opportunistic mode
+		c.tlsConfig = &tls.Config{
+			ServerName:         cfg.ServerName,
+			InsecureSkipVerify: true, //nolint:gosec // opportunistic mode, chosen by the admin
+			MinVersion:         tls.VersionTLS12,
+			ClientSessionCache: tls.NewLRUClientSessionCache(0),
+		}
 	case TLSNone:
 		if cfg.Username != "" {
 			return nil, fmt.Errorf("failed to configure next hop: %w", ErrAuthWithoutTLS)

@@ -183,17 +183,32 @@ func (r *Relay) decide(ctx context.Context, t *txn, hdr textproto.Header, owed [
 	if len(dec.Outcomes) != len(rcpts) {
 		return nil, nil, fmt.Errorf("policy returned %d outcomes for %d recipients", len(dec.Outcomes), len(rcpts))
 	}
-	byAction := map[policy.Action]*group{}
+	// Recipients share a group, and so one copy, only when everything the
+	// copy depends on is the same: the action and, for sealing, the
+	// assurance, retention and whether direct recipients are included.
+	type groupKey struct {
+		action      policy.Action
+		assurance   string
+		retention   time.Duration
+		allowDirect bool
+		rejectText  string
+	}
+	byKey := map[groupKey]*group{}
 	var groups []*group
 	for k, o := range dec.Outcomes {
 		a := o.Action
 		if a == policy.ActionSealDirect {
-			a = policy.ActionSeal // one ciphertext serves both; AllowDirect decides the recipients
+			a = policy.ActionSeal
+			o.AllowDirect = true
 		}
-		g := byAction[a]
+		key := groupKey{action: a, rejectText: o.RejectText}
+		if a == policy.ActionSeal {
+			key.assurance, key.retention, key.allowDirect = o.Assurance, o.Retention, o.AllowDirect
+		}
+		g := byKey[key]
 		if g == nil {
 			g = &group{action: a, outcome: o}
-			byAction[a] = g
+			byKey[key] = g
 			groups = append(groups, g)
 		}
 		g.rcpts = append(g.rcpts, idx[k])
@@ -231,7 +246,7 @@ func (r *Relay) sealAndDeliver(ctx context.Context, t *txn, hdr textproto.Header
 
 	var recipients []age.Recipient
 	var direct []age.Recipient
-	allowDirect := g.outcome.AllowDirect || g.outcome.Action == policy.ActionSealDirect
+	allowDirect := g.outcome.AllowDirect
 	rcptAddrs := make([]string, 0, len(g.rcpts))
 	for _, i := range g.rcpts {
 		rcptAddrs = append(rcptAddrs, t.rcpts[i])
@@ -276,6 +291,35 @@ func (r *Relay) sealAndDeliver(ctx context.Context, t *txn, hdr textproto.Header
 	if err := ct.Seal(); err != nil {
 		return fail("spool ciphertext", err)
 	}
+	// The delivered copy is built before anything is stored, so that an
+	// original it cannot carry (a From with control characters, say) is
+	// refused before it leaves a record behind.
+	ctr, err := ct.Open()
+	if err != nil {
+		return fail("open ciphertext", err)
+	}
+	envBody := r.deps.Spool.NewBuffer()
+	defer envBody.Remove()
+	prep, err := seal.PrepareEnvelope(envBody, seal.Envelope{
+		Original:  hdr,
+		Subject:   r.opt.Subject,
+		PortalURL: strings.TrimSuffix(r.opt.PortalURL, "/") + "/m/" + id,
+		OrgName:   r.opt.Organisation,
+		Sender:    t.from,
+	}, ctr)
+	ctr.Close()
+	if errors.Is(err, seal.ErrInvalidEnvelope) {
+		r.log.Info("message refused: header cannot be carried on a sealed copy", "trace", t.trace, "err", err)
+		r.auditf(ctx, t, "", "refuse", map[string]string{"reason": "header not carriable"})
+		return repeat(reply(replyTxFailed, codeMedia, "Message header could not be parsed", t.trace), len(g.rcpts))
+	}
+	if err != nil {
+		return fail("envelope", err)
+	}
+	if err := envBody.Seal(); err != nil {
+		return fail("spool envelope", err)
+	}
+
 	wrapped, err := r.deps.Keys.Wrap(ctx, id, []byte(secret))
 	secret = ""
 	if err != nil {
@@ -301,7 +345,7 @@ func (r *Relay) sealAndDeliver(ctx context.Context, t *txn, hdr textproto.Header
 	if g.outcome.Retention > 0 {
 		m.RetainUntil = m.Created.Add(g.outcome.Retention)
 	}
-	ctr, err := ct.Open()
+	ctr, err = ct.Open()
 	if err != nil {
 		return fail("open ciphertext", err)
 	}
@@ -324,23 +368,16 @@ func (r *Relay) sealAndDeliver(ctx context.Context, t *txn, hdr textproto.Header
 	r.m.sealSeconds.Observe(time.Since(start).Seconds())
 	failpoint.Hit(failpoint.AfterStore)
 
-	env := seal.Envelope{
-		Original:  hdr,
-		Subject:   r.opt.Subject,
-		PortalURL: strings.TrimSuffix(r.opt.PortalURL, "/") + "/m/" + id,
-		OrgName:   r.opt.Organisation,
-		IDHeader:  seal.SignID(r.deps.MACKey, id, sum),
-		Sender:    t.from,
-	}
+	idValue := seal.SignID(r.deps.MACKey, id, prep.BodySHA256)
 	body := func() (io.ReadCloser, error) {
-		ctr, err := ct.Open()
+		eb, err := envBody.Open()
 		if err != nil {
 			return nil, err
 		}
 		pr, pw := io.Pipe()
 		go func() {
-			err := seal.WriteEnvelope(pw, env, ctr)
-			ctr.Close()
+			err := prep.Write(pw, idValue, eb)
+			eb.Close()
 			pw.CloseWithError(err)
 		}()
 		return pr, nil
@@ -387,7 +424,6 @@ func (r *Relay) deliver(ctx context.Context, t *txn, g *group, hop Hop, open fun
 		r.auditf(ctx, t, msgID, "defer", map[string]string{"reason": "next hop unavailable", "action": string(g.action)})
 		return repeat(tempNextHop(t.trace), len(g.rcpts))
 	}
-	failpoint.Hit(failpoint.AfterDeliver)
 	msgHash := t.buf.SHA256()
 	delivered := 0
 	for k, i := range g.rcpts {
@@ -407,6 +443,7 @@ func (r *Relay) deliver(ctx context.Context, t *txn, g *group, hop Hop, open fun
 			r.log.Error("ledger record failed after delivery", "trace", t.trace, "err", err)
 		}
 	}
+	failpoint.Hit(failpoint.AfterDeliver)
 	r.m.messages.WithLabelValues(string(g.action)).Add(float64(delivered))
 	r.auditf(ctx, t, msgID, "deliver", map[string]string{
 		"action": string(g.action), "rule": g.outcome.Rule,
@@ -428,11 +465,12 @@ func hopReply(e *smtp.SMTPError, trace string) *smtp.SMTPError {
 	return reply(replyRejected, enh, "Next hop refused delivery", trace)
 }
 
-// alreadySealed trusts X-Sealpost-Id only when its MAC verifies, the store
-// holds the message, and the attached ciphertext is the one recorded. A
-// forged or copied header never switches sealing off.
+// alreadySealed trusts X-Sealpost-Id only when its MAC verifies over the id
+// and the hash of this message's body, and the store holds the message. A
+// forged or copied header, or a sealed copy whose body was changed in any
+// way, never switches sealing off.
 func (r *Relay) alreadySealed(ctx context.Context, t *txn, hdr textproto.Header) bool {
-	v := hdr.Get("X-Sealpost-Id")
+	v := hdr.Get(seal.IDHeader)
 	if v == "" {
 		return false
 	}
@@ -442,20 +480,19 @@ func (r *Relay) alreadySealed(ctx context.Context, t *txn, hdr textproto.Header)
 		r.m.forgedID.Inc()
 		return false
 	}
-	m, err := r.deps.Store.GetMessage(ctx, id)
-	if err != nil || !constantEqual(m.CiphertextSHA256, sum) {
-		r.log.Warn("X-Sealpost-Id not in the store: sealing as usual", "trace", t.trace)
-		r.m.forgedID.Inc()
-		return false
-	}
 	src, err := t.buf.Open()
 	if err != nil {
 		return false
 	}
-	defer src.Close()
-	got, found, err := seal.FindSealedAttachment(src)
-	if err != nil || !found || !constantEqual(got, sum) {
-		r.log.Warn("X-Sealpost-Id does not match the attachment: sealing as usual", "trace", t.trace)
+	got, err := seal.BodySHA256(src)
+	src.Close()
+	if err != nil || !constantEqual(got, sum) {
+		r.log.Warn("X-Sealpost-Id does not match the body: sealing as usual", "trace", t.trace)
+		r.m.forgedID.Inc()
+		return false
+	}
+	if _, err := r.deps.Store.GetMessage(ctx, id); err != nil {
+		r.log.Warn("X-Sealpost-Id not in the store: sealing as usual", "trace", t.trace)
 		r.m.forgedID.Inc()
 		return false
 	}

@@ -429,11 +429,15 @@ func (s *streamSource) Read(p []byte) (int, error) {
 }
 
 // TestWriteEnvelopeStreams writes a 50 MB ciphertext and checks that
-// WriteEnvelope reads it once and holds no more than a small buffer of it:
-// the bytes allocated and the live heap stay far below 50 MB.
+// WriteEnvelope reads it once and never holds it whole: the live heap,
+// sampled every 8 MB of output, stays within a few MB, and the bytes
+// allocated in total stay below half the ciphertext. (go-message allocates
+// a few bytes of garbage per base64 line, about 2 MB here, more under
+// -race; buffering the ciphertext would allocate at least 50 MB.)
 func TestWriteEnvelopeStreams(t *testing.T) {
 	const size = 50 << 20
 	const bound = 4 << 20
+	const allocBound = size / 2
 	sum := sha256.Sum256(nil)
 	env := testEnvelope(t, phiOriginal, sum[:])
 	src := &streamSource{t: t, left: size}
@@ -446,8 +450,8 @@ func TestWriteEnvelopeStreams(t *testing.T) {
 		t.Fatal(err)
 	}
 	runtime.ReadMemStats(&after)
-	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > bound {
-		t.Errorf("WriteEnvelope of a 50 MB ciphertext allocated %d bytes, want at most %d", alloc, bound)
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > allocBound {
+		t.Errorf("WriteEnvelope of a 50 MB ciphertext allocated %d bytes, want at most %d", alloc, allocBound)
 	}
 	if out.peak-int64(before.HeapAlloc) > bound {
 		t.Errorf("live heap grew by %d bytes while streaming, want at most %d", out.peak-int64(before.HeapAlloc), bound)
@@ -478,11 +482,12 @@ func (h *heapProbe) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// TestWriteEnvelopeLargeContent checks the content of a 50 MB attachment
-// by streaming the envelope straight into FindSealedAttachment.
+// TestWriteEnvelopeLargeContent checks the content of a multi-chunk
+// attachment by streaming the envelope straight into FindSealedAttachment
+// (TestWriteEnvelopeStreams covers the 50 MB memory bound).
 func TestWriteEnvelopeLargeContent(t *testing.T) {
 	h := sha256.New()
-	src := &streamSource{t: t, left: 50 << 20, hash: h}
+	src := &streamSource{t: t, left: 8 << 20, hash: h}
 	sum := sha256.Sum256(nil)
 	env := testEnvelope(t, phiOriginal, sum[:])
 	pr, pw := io.Pipe()
@@ -495,7 +500,7 @@ func TestWriteEnvelopeLargeContent(t *testing.T) {
 		t.Fatalf("FindSealedAttachment = %v, %v", ok, err)
 	}
 	if !bytes.Equal(found, h.Sum(nil)) {
-		t.Error("50 MB attachment does not decode to the ciphertext")
+		t.Error("8 MB attachment does not decode to the ciphertext")
 	}
 }
 

@@ -39,11 +39,23 @@ var (
 // ambiguous. Parts it does not need are not decoded, so an unknown transfer
 // encoding or charset elsewhere is no error.
 func FindSealedAttachment(msg io.Reader) (ciphertextSHA256 []byte, found bool, err error) {
+	return findAttachment(msg, nil)
+}
+
+// ExtractSealedAttachment writes the decoded [AttachmentName] part of msg
+// to w, with the same bounds and rules as [FindSealedAttachment]. On error,
+// w may hold part of the attachment.
+func ExtractSealedAttachment(msg io.Reader, w io.Writer) (found bool, err error) {
+	_, found, err = findAttachment(msg, w)
+	return found, err
+}
+
+func findAttachment(msg io.Reader, out io.Writer) ([]byte, bool, error) {
 	e, err := message.Read(msg)
 	if err != nil && !tolerable(err) {
 		return nil, false, fmt.Errorf("failed to parse message: %w", err)
 	}
-	f := finder{}
+	f := finder{out: out}
 	if err := f.walk(e, err, 0); err != nil {
 		return nil, false, err
 	}
@@ -53,6 +65,7 @@ func FindSealedAttachment(msg io.Reader) (ciphertextSHA256 []byte, found bool, e
 type finder struct {
 	parts int
 	sum   []byte
+	out   io.Writer // where the attachment is copied, if not nil
 }
 
 // tolerable reports whether err only says that the body of a part cannot
@@ -90,7 +103,11 @@ func (f *finder) walk(e *message.Entity, decodeErr error, depth int) error {
 		return fmt.Errorf("failed to decode %s: %w", AttachmentName, decodeErr)
 	}
 	h := sha256.New()
-	if _, err := io.Copy(h, e.Body); err != nil {
+	var dst io.Writer = h
+	if f.out != nil {
+		dst = io.MultiWriter(h, f.out)
+	}
+	if _, err := io.Copy(dst, e.Body); err != nil {
 		return fmt.Errorf("failed to decode %s: %w", AttachmentName, err)
 	}
 	f.sum = h.Sum(nil)

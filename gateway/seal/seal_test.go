@@ -285,7 +285,7 @@ func TestHybrid(t *testing.T) {
 type fakeTagRecipient struct{ hybrid bool }
 
 func (fakeTagRecipient) Wrap([]byte) ([]*age.Stanza, error) { return nil, nil }
-func (r fakeTagRecipient) Hybrid() bool                      { return r.hybrid }
+func (r fakeTagRecipient) Hybrid() bool                     { return r.hybrid }
 
 func TestNeedsHybrid(t *testing.T) {
 	x, err := age.GenerateX25519Identity()

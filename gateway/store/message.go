@@ -77,6 +77,10 @@ func (m *Message) validate() error {
 // is stored or none of it. If m.CiphertextSize or m.CiphertextSHA256 is set,
 // the streamed ciphertext must match it; otherwise PutMessage fills them in.
 // A zero m.Created is set to the current time.
+//
+// The database write lock is held while ciphertext is read, so it should
+// come from a fast source (age.Encrypt over a message already received in
+// full), never straight from a network peer.
 func (s *Store) PutMessage(ctx context.Context, m *Message, ciphertext io.Reader) error {
 	if err := m.validate(); err != nil {
 		return fmt.Errorf("failed to store message: %w", err)

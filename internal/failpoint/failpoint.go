@@ -23,8 +23,8 @@ const (
 	// AfterStore: sealed, and ciphertext and wrapped secret committed,
 	// before anything is sent.
 	AfterStore = "after-store"
-	// AfterDeliver: the next hop has accepted the copy, before the ledger
-	// records it and before the client gets its reply.
+	// AfterDeliver: the next hop has accepted the copy and the ledger
+	// records it, before the client gets its reply.
 	AfterDeliver = "after-deliver"
 )
 

@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 
 	"github.com/emersion/go-smtp"
@@ -187,4 +190,40 @@ func submit(t testing.TB, addr, from string, to []string, marker string) {
 	if !strings.Contains(out, "queued as") {
 		t.Fatalf("Postfix did not queue the message:\n%s", out)
 	}
+}
+
+// reservePort binds a loopback TCP socket without listening on it: clients
+// connecting to the port are refused, as by a host whose server is down, and
+// no other process can take the port. listen turns the same socket into a
+// listener, so the server comes back on the same port without a window in
+// which another process (tests run concurrently on a shared machine) could
+// grab it.
+func reservePort(t testing.TB) (addr string, listen func() net.Listener) {
+	t.Helper()
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatalf("failed to create a socket: %v", err)
+	}
+	f := os.NewFile(uintptr(fd), "reserved-port")
+	t.Cleanup(func() { f.Close() })
+	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatalf("failed to bind a socket: %v", err)
+	}
+	sa, err := syscall.Getsockname(fd)
+	if err != nil {
+		t.Fatalf("failed to read the socket's port: %v", err)
+	}
+	addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(sa.(*syscall.SockaddrInet4).Port))
+	listen = func() net.Listener {
+		t.Helper()
+		if err := syscall.Listen(fd, 128); err != nil {
+			t.Fatalf("failed to listen on %s: %v", addr, err)
+		}
+		l, err := net.FileListener(f) // dups the descriptor
+		if err != nil {
+			t.Fatalf("failed to make a listener of %s: %v", addr, err)
+		}
+		return l
+	}
+	return addr, listen
 }

@@ -312,16 +312,6 @@ func start(t testing.TB, tl tools, o Options) (*Instance, error) {
 		_ = os.RemoveAll(dir)
 		return nil, err
 	}
-	// `postfix check` creates the queue tree with the right owners and
-	// modes and runs the same integrity checks as `postfix start`.
-	out, err := exec.Command(tl.postfix, "-c", p.ConfigDir, "check").CombinedOutput()
-	if err != nil {
-		_ = os.RemoveAll(dir)
-		return nil, fmt.Errorf("failed to run postfix -c %s check: %w\n%s", p.ConfigDir, err, out)
-	}
-	if s := strings.TrimSpace(string(out)); s != "" {
-		t.Logf("postfix check:\n%s", s)
-	}
 	if err := p.runMaster(); err != nil {
 		_ = os.RemoveAll(dir)
 		return nil, err
