@@ -94,6 +94,7 @@ type Server struct {
 	mu         sync.Mutex
 	closed     bool
 	srv        *smtp.Server // nil while down
+	ln         net.Listener // srv's listener
 	served     chan struct{}
 	open       map[*trackedConn]struct{}
 	deliveries []Delivery
@@ -183,6 +184,7 @@ func (s *Server) serveLocked(ln net.Listener) {
 		}
 	}()
 	s.srv = srv
+	s.ln = ln
 	s.served = served
 }
 
@@ -208,8 +210,8 @@ func (s *Server) Down() error {
 
 func (s *Server) down() error {
 	s.mu.Lock()
-	srv, served := s.srv, s.served
-	s.srv = nil
+	srv, ln, served := s.srv, s.ln, s.served
+	s.srv, s.ln = nil, nil
 	open := make([]*trackedConn, 0, len(s.open))
 	for c := range s.open {
 		open = append(open, c)
@@ -219,6 +221,9 @@ func (s *Server) down() error {
 		return nil
 	}
 	err := srv.Close()
+	// go-smtp's Close misses a listener that Serve has not registered yet; closing it here ends Serve in
+	// every case.
+	ln.Close()
 	for _, c := range open {
 		c.Close()
 	}

@@ -498,3 +498,16 @@ func TestStartErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestStartClose proves Close returns even right after Start, before the serving goroutine runs.
+func TestStartClose(t *testing.T) {
+	for range 200 {
+		s, err := Start(Config{Discard: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

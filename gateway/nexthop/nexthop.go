@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -103,7 +104,7 @@ func (r *Result) Err(rcpt string) *smtp.SMTPError {
 	return r.Data
 }
 
-// Delivered lists the recipients the next hop accepted the message for.
+// Delivered lists, sorted, the recipients the next hop accepted the message for.
 func (r *Result) Delivered() []string {
 	var out []string
 	for rcpt := range r.Rcpt {
@@ -111,6 +112,7 @@ func (r *Result) Delivered() []string {
 			out = append(out, rcpt)
 		}
 	}
+	slices.Sort(out)
 	return out
 }
 

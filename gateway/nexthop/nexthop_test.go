@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"os"
 	"slices"
 	"strings"
@@ -174,7 +175,11 @@ func TestTLSModes(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := startCapture(t, tc.server, capture.Config{})
-			c := newClient(t, Config{Addr: s.Addr(), TLS: tc.mode})
+			var logs bytes.Buffer
+			c := newClient(t, Config{Addr: s.Addr(), TLS: tc.mode, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+			if warned := strings.Contains(logs.String(), "UNSAFE"); warned != (tc.mode == TLSNone) {
+				t.Errorf("unsafe warning logged = %v for mode %s; log: %s", warned, tc.mode, logs.String())
+			}
 			mustDeliver(t, c, simpleEnv("a@partner.test"), testMsg)
 			d, err := s.WaitDeliveries(ctxT(t), 1)
 			if err != nil {

@@ -169,6 +169,9 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 			h.smtp = ln.Addr().String()
 		}
 		go h.relay.Serve(ln, lmtp)
+		// go-smtp's Shutdown misses a listener Serve has not registered
+		// yet; closing it ourselves always ends Serve.
+		t.Cleanup(func() { ln.Close() })
 	}
 	t.Cleanup(func() {
 		sctx, c := context.WithTimeout(context.Background(), 5*time.Second)

@@ -423,13 +423,17 @@ func TestSealedCopyIsNotSealedTwice(t *testing.T) {
 	if !bytes.HasSuffix(second, []byte(again)) {
 		t.Fatal("an already sealed copy was changed")
 	}
-	// The same copy with its ciphertext swapped for another message's is
-	// sealed again: the MAC binds the ciphertext hash.
+	// A copy with a broken X-Sealpost-Id, or whose body was changed (an
+	// added line of text), is sealed again: the MAC binds the whole body.
 	tampered := strings.Replace(again, "X-Sealpost-Id: ", "X-Sealpost-Id: x", 1)
-	must(t, h.send("doctor@example.org", []string{"patient@example.net"}, tampered))
-	third := h.capture.Deliveries()[2].Data
-	if bytes.HasSuffix(third, []byte(tampered)) {
-		t.Fatal("a copy with a broken X-Sealpost-Id passed unsealed")
+	edited := strings.Replace(again, "has sent you a secure message", "has sent you a secure message. Her NHS number is "+nhsNumber, 1)
+	for i, variant := range []string{tampered, edited} {
+		must(t, h.send("doctor@example.org", []string{"patient@example.net"}, variant))
+		got := h.capture.Deliveries()[2+i].Data
+		if bytes.HasSuffix(got, []byte(variant)) {
+			t.Fatalf("variant %d passed unsealed", i)
+		}
+		assertNoPHI(t, "resealed copy", got)
 	}
 }
 

@@ -11,8 +11,9 @@ import (
 
 // SMTPSource sends n messages of sizeKB kilobytes of body each to addr
 // (host:port) over the given number of parallel SMTP sessions, using
-// Postfix's smtp-source, and fails the test if it reports an error or any
-// message is refused. extra arguments go before the address (for example
+// Postfix's smtp-source, and fails the test if smtp-source fails: it exits
+// non-zero on the first refused connection or rejected command (unless
+// extra has -A). extra arguments go before the address (for example
 // "-N" to vary the recipient, or "-r", "3" for three recipients a message).
 func SMTPSource(t testing.TB, addr string, n, sizeKB, sessions int, from, to string, extra ...string) {
 	t.Helper()
@@ -30,11 +31,6 @@ func SMTPSource(t testing.TB, addr string, n, sizeKB, sessions int, from, to str
 	out, err := exec.Command(bin, args...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("smtp-source %s failed: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	// smtp-source exits 0 after some per-message errors; it reports them
-	// as warnings or fatals on its output.
-	if s := string(out); strings.Contains(s, "fatal:") || strings.Contains(s, "error:") {
-		t.Fatalf("smtp-source %s reported errors:\n%s", strings.Join(args, " "), s)
 	}
 }
 
