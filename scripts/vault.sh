@@ -23,7 +23,7 @@ if [ ! -x "$cache/vault" ]; then
       while IFS= read -r line; do
         n=$((n + 1))
         case "$line" in "#"*|"go: "*|*.go:[0-9]*) echo "$line" ;; esac
-        [ $((n % 200)) -eq 0 ] && echo "vault: compiled $n packages ($(( $(date +%s) - start ))s)"
+        if [ $((n % 200)) -eq 0 ]; then echo "vault: compiled $n packages ($(( $(date +%s) - start ))s)"; fi
       done
     exit "${PIPESTATUS[0]}"
   )

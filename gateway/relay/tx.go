@@ -3,8 +3,6 @@ package relay
 import (
 	"bufio"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -563,11 +561,7 @@ func sanitizeReplyText(s string) string {
 
 // ledgerKey identifies one recipient's copy of one exact message.
 func ledgerKey(msgHash []byte, rcpt string) string {
-	h := sha256.New()
-	h.Write(msgHash)
-	h.Write([]byte{0})
-	h.Write([]byte(strings.ToLower(rcpt)))
-	return hex.EncodeToString(h.Sum(nil))
+	return store.LedgerKey(msgHash, []string{strings.ToLower(rcpt)})
 }
 
 func readHeader(b *spool.Buffer) (textproto.Header, error) {
