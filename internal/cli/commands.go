@@ -59,7 +59,7 @@ func cmdDev(ctx context.Context, e *env, args []string) error {
 	fs.StringVar(&o.SMTP, "smtp", "127.0.0.1:2525", "relay SMTP listen address")
 	fs.StringVar(&o.LMTP, "lmtp", "127.0.0.1:2424", "relay LMTP listen address")
 	fs.StringVar(&o.Portal, "portal", "127.0.0.1:8080", "portal listen address")
-	fs.StringVar(&o.PortalURL, "portal-url", "http://localhost:8080", "portal URL in notices (WebAuthn refuses IP addresses)")
+	fs.StringVar(&o.PortalURL, "portal-url", "", "portal URL in notices (default http://localhost:<portal port>; WebAuthn refuses IP addresses)")
 	fs.StringVar(&o.Admin, "admin", "127.0.0.1:9090", "admin listen address (healthz, readyz, metrics)")
 	fs.StringVar(&o.Vault, "vault", "127.0.0.1:8200", "Vault listen address")
 	fs.StringVar(&o.Capture, "capture", "127.0.0.1:2526", "capture next hop listen address")

@@ -57,7 +57,13 @@ func (o *Options) Defaults() {
 	set(&o.SMTP, "127.0.0.1:2525")
 	set(&o.LMTP, "127.0.0.1:2424")
 	set(&o.Portal, "127.0.0.1:8080")
-	set(&o.PortalURL, "http://localhost:8080")
+	if o.PortalURL == "" {
+		_, port, err := net.SplitHostPort(o.Portal)
+		if err != nil || port == "0" {
+			port = "8080"
+		}
+		o.PortalURL = "http://localhost:" + port
+	}
 	set(&o.Admin, "127.0.0.1:9090")
 	set(&o.Vault, "127.0.0.1:8200")
 	set(&o.Capture, "127.0.0.1:2526")

@@ -9,6 +9,7 @@ import (
 )
 
 // Find returns the Vault (or OpenBao) server binary: $SEALPOST_VAULT_BIN,
+// then a vault beside the running executable (bin/sealpost and bin/vault),
 // then bin/vault in the repository (found by walking up from the working
 // directory to go.mod), then `vault` or `bao` on PATH.
 func Find() (string, error) {
@@ -17,6 +18,11 @@ func Find() (string, error) {
 			return "", errors.New("SEALPOST_VAULT_BIN does not name a file: " + p)
 		}
 		return p, nil
+	}
+	if exe, err := os.Executable(); err == nil {
+		if p := filepath.Join(filepath.Dir(exe), "vault"); isExec(p) {
+			return p, nil
+		}
 	}
 	if dir, err := os.Getwd(); err == nil {
 		for {
