@@ -6,6 +6,7 @@ require (
 	filippo.io/age v1.3.2
 	filippo.io/nistec v0.0.4
 	github.com/emersion/go-message v0.18.2
+	github.com/emersion/go-msgauth v0.7.0
 	github.com/emersion/go-sasl v0.0.0-20241020182733-b788ff22d5a6
 	github.com/emersion/go-smtp v0.25.1
 	github.com/hashicorp/go-cleanhttp v0.5.2

@@ -134,8 +134,7 @@ func (c *Client) ensureTransitKey(ctx context.Context, name, typ, wantPrefix str
 	d, err := c.read(ctx, "transit read key", path)
 	switch {
 	case errors.Is(err, ErrNotFound):
-		_, err := c.write(ctx, "transit create key", path, map[string]any{"type": typ})
-		return err
+		return c.createKey(ctx, path, typ)
 	case err != nil:
 		return err
 	}
@@ -145,6 +144,28 @@ func (c *Client) ensureTransitKey(ctx context.Context, name, typ, wantPrefix str
 	}
 	if exp, _ := d["exportable"].(bool); exp {
 		return fmt.Errorf("transit key %s is exportable; Sealpost requires keys that never leave Vault", name)
+	}
+	return nil
+}
+
+// createKeyTimeout bounds Transit key creation: generating an RSA-4096 key
+// can take far longer than an ordinary call on a busy host.
+const createKeyTimeout = 2 * time.Minute
+
+func (c *Client) createKey(ctx context.Context, path, typ string) error {
+	if err := c.loadToken(); err != nil {
+		return err
+	}
+	cl, err := c.api.Clone()
+	if err != nil {
+		return fmt.Errorf("failed to clone vault client: %w", err)
+	}
+	cl.SetToken(c.api.Token())
+	cl.SetClientTimeout(createKeyTimeout)
+	ctx, cancel := context.WithTimeout(ctx, createKeyTimeout)
+	defer cancel()
+	if _, err := cl.Logical().WriteWithContext(ctx, path, map[string]any{"type": typ}); err != nil {
+		return vaultErr("transit create key", err)
 	}
 	return nil
 }

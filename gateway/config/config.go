@@ -46,10 +46,12 @@ type Relay struct {
 	// LMTPListen is the LMTP listen address, for Postfix content_filter
 	// = lmtp:… Default: 127.0.0.1:2424. "off" disables it.
 	LMTPListen string `yaml:"lmtp_listen"`
-	// TLSCert and TLSKey are PEM files offered with STARTTLS. They are re-read
-	// when they change on disk. Default: none (no STARTTLS).
+	// TLSCert is the PEM certificate (chain) offered with STARTTLS. It is
+	// re-read when it changes on disk. Default: none (no STARTTLS).
 	TLSCert string `yaml:"tls_cert"`
-	TLSKey  string `yaml:"tls_key"`
+	// TLSKey is the PEM private key of TLSCert, re-read with it. Required
+	// with tls_cert. Default: none.
+	TLSKey string `yaml:"tls_key"`
 	// RequireTLS refuses MAIL before STARTTLS. Default: false.
 	RequireTLS bool `yaml:"require_tls"`
 	// AllowNetworks are the client networks (trusted MTAs) allowed to relay
@@ -66,9 +68,9 @@ type Relay struct {
 	MaxRecipients int `yaml:"max_recipients"`
 	// MaxConnections open at once; more get 421. Default: 200.
 	MaxConnections int `yaml:"max_connections"`
-	// ReadTimeout and WriteTimeout bound each SMTP command and reply.
-	// Default: 5m each.
-	ReadTimeout  time.Duration `yaml:"read_timeout"`
+	// ReadTimeout bounds reading each SMTP command. Default: 5m.
+	ReadTimeout time.Duration `yaml:"read_timeout"`
+	// WriteTimeout bounds writing each SMTP reply. Default: 5m.
 	WriteTimeout time.Duration `yaml:"write_timeout"`
 	// ProcessTimeout bounds classification, sealing and forwarding of one
 	// message after DATA. Default: 2m.
@@ -101,13 +103,18 @@ type Vault struct {
 	Token string `yaml:"token"`
 	// CACert verifies Vault's TLS certificate. Default: system roots.
 	CACert string `yaml:"ca_cert"`
-	// TransitMount, WrapKey, AuditKey and KVMount name the Vault objects
-	// that `sealpost vault setup` creates. Defaults: transit, sealpost-wrap,
-	// sealpost-audit, sealpost.
+	// TransitMount is the Transit mount that `sealpost vault setup`
+	// creates. Default: transit.
 	TransitMount string `yaml:"transit_mount"`
-	WrapKey      string `yaml:"wrap_key"`
-	AuditKey     string `yaml:"audit_key"`
-	KVMount      string `yaml:"kv_mount"`
+	// WrapKey is the rsa-4096 Transit key that wraps per-message
+	// identities. Default: sealpost-wrap.
+	WrapKey string `yaml:"wrap_key"`
+	// AuditKey is the ed25519 Transit key that signs audit checkpoints.
+	// Default: sealpost-audit.
+	AuditKey string `yaml:"audit_key"`
+	// KVMount is the KV v2 mount holding the recipient directory and the
+	// X-Sealpost-Id MAC key. Default: sealpost.
+	KVMount string `yaml:"kv_mount"`
 	// Timeout bounds each Vault call. Default: 5s.
 	Timeout time.Duration `yaml:"timeout"`
 }
@@ -147,6 +154,21 @@ type Seal struct {
 	// MACKeyFile holds the key for the X-Sealpost-Id MAC (32+ bytes, hex).
 	// Default: none, the key is read from Vault.
 	MACKeyFile string `yaml:"mac_key_file"`
+	// DKIM signs every delivered copy, for setups where Sealpost is the last
+	// hop. Default: off (sign on the MTA after Sealpost instead).
+	DKIM DKIM `yaml:"dkim"`
+}
+
+// DKIM configures DKIM signing of delivered copies.
+type DKIM struct {
+	// Domain is the signing domain (d=). Default: none; all three fields
+	// are required to turn signing on.
+	Domain string `yaml:"domain"`
+	// Selector is the DNS selector (s=). Default: none.
+	Selector string `yaml:"selector"`
+	// KeyFile is a PEM private key, RSA (2048 bits or more recommended) or
+	// Ed25519. Default: none.
+	KeyFile string `yaml:"key_file"`
 }
 
 // NextHop configures an SMTP next hop.
@@ -161,8 +183,10 @@ type NextHop struct {
 	ServerName string `yaml:"server_name"`
 	// CAFile adds trusted roots. Default: system roots.
 	CAFile string `yaml:"ca_file"`
-	// Username and PasswordFile enable AUTH PLAIN. Default: none.
-	Username     string `yaml:"username"`
+	// Username enables AUTH PLAIN to the next hop. Default: none.
+	Username string `yaml:"username"`
+	// PasswordFile holds the password for Username. Required with
+	// username. Default: none.
 	PasswordFile string `yaml:"password_file"`
 	// Timeout bounds each command. Default: 30s.
 	Timeout time.Duration `yaml:"timeout"`
@@ -360,6 +384,25 @@ func (c *Config) Validate() error {
 		if h.Username != "" && h.PasswordFile == "" {
 			bad(name+".password_file", "required with username")
 		}
+		if h.Timeout < 0 {
+			bad(name+".timeout", "must not be negative")
+		}
+		if h.MaxIdle < 0 {
+			bad(name+".max_idle", "must not be negative")
+		}
+	}
+	for _, d := range []struct {
+		field string
+		d     time.Duration
+	}{
+		{"relay.read_timeout", c.Relay.ReadTimeout},
+		{"relay.write_timeout", c.Relay.WriteTimeout},
+		{"relay.process_timeout", c.Relay.ProcessTimeout},
+		{"vault.timeout", c.Vault.Timeout},
+	} {
+		if d.d < 0 {
+			bad(d.field, "must not be negative")
+		}
 	}
 	if c.TLSNextHop.Addr != "" && c.TLSNextHop.TLS != "verify" {
 		bad("tls_next_hop.tls", "must be verify: this hop carries mail that may only travel over verified TLS")
@@ -373,6 +416,9 @@ func (c *Config) Validate() error {
 	case "text", "json":
 	default:
 		bad("log.format", "%q is not text or json", c.Log.Format)
+	}
+	if d := c.Seal.DKIM; (d.Domain != "" || d.Selector != "" || d.KeyFile != "") && (d.Domain == "" || d.Selector == "" || d.KeyFile == "") {
+		bad("seal.dkim", "domain, selector and key_file must be set together")
 	}
 	if c.Spool.MemoryLimit < 0 {
 		bad("spool.memory_limit", "must not be negative")

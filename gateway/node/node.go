@@ -139,6 +139,12 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Node, 
 		}
 		tlsCfg = &tls.Config{GetCertificate: certs.get, MinVersion: tls.VersionTLS12}
 	}
+	var signer *relay.DKIM
+	if d := cfg.Seal.DKIM; d.KeyFile != "" {
+		if signer, err = relay.LoadDKIM(d.Domain, d.Selector, d.KeyFile); err != nil {
+			return nil, fmt.Errorf("seal.dkim: %w", err)
+		}
+	}
 	var users relay.Users
 	if cfg.Relay.AuthUsersFile != "" {
 		if users, err = relay.LoadUsers(cfg.Relay.AuthUsersFile); err != nil {
@@ -166,7 +172,7 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Node, 
 	}, relay.Deps{
 		Keys: kc, Store: n.Store, Audit: n.Audit, Policy: n.Policy, NextHop: hop, TLSHop: tlsHop,
 		Spool: spool.New(cfg.Spool.Dir, cfg.Spool.MemoryLimit), MACKey: macKey, Archive: archive,
-		TLSConfig: tlsCfg, Logger: log, Metrics: relay.NewMetrics(reg),
+		TLSConfig: tlsCfg, DKIM: signer, Logger: log, Metrics: relay.NewMetrics(reg),
 	})
 	if err != nil {
 		return nil, err

@@ -57,6 +57,7 @@ type harnessOpts struct {
 	tlsHop            bool
 	maxRcpts          int
 	maxConns          int
+	dkim              *DKIM
 }
 
 type staticPolicy struct {
@@ -148,6 +149,7 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 	if o.tlsHop {
 		deps.TLSHop = hop
 	}
+	deps.DKIM = o.dkim
 	h.relay, err = New(Options{
 		Hostname: "relay.test", Organisation: "Test Trust", Subject: "Secure message from Test Trust",
 		PortalURL: "http://localhost:8080", MaxMessageBytes: 60 << 20, MaxRecipients: o.maxRcpts,

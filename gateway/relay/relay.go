@@ -73,6 +73,7 @@ type Deps struct {
 	MACKey    []byte
 	Archive   age.Recipient // nil unless explicitly configured
 	TLSConfig *tls.Config   // nil: no STARTTLS
+	DKIM      *DKIM         // nil: delivered copies are not signed
 	Logger    *slog.Logger
 	Metrics   *Metrics
 }

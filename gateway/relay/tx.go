@@ -403,6 +403,9 @@ func (r *Relay) forward(ctx context.Context, t *txn, g *group, hop Hop) []*smtp.
 // recipient in the ledger before the client is answered.
 func (r *Relay) deliver(ctx context.Context, t *txn, g *group, hop Hop, open func() (io.ReadCloser, error), msgID string) []*smtp.SMTPError {
 	out := make([]*smtp.SMTPError, len(g.rcpts))
+	if r.deps.DKIM != nil {
+		open = r.deps.DKIM.wrap(open)
+	}
 	env := nexthop.Envelope{From: t.from, SMTPUTF8: t.utf8, Body: t.body}
 	for _, i := range g.rcpts {
 		env.To = append(env.To, t.rcpts[i])

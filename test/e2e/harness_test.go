@@ -130,7 +130,7 @@ func freeAddr(t testing.TB) string {
 }
 
 // stack is what every test needs around a gateway: a Vault dev server set up
-// by `keys.Setup`, a capture next hop over verified STARTTLS, and an age key
+// by `keys.Setup` (usually the package's shared one), a capture next hop over verified STARTTLS, and an age key
 // made with the stock age-keygen.
 type stack struct {
 	vault   *vaulttest.Server
@@ -143,11 +143,23 @@ type stack struct {
 	keyFile, recipient string
 }
 
+// newStack uses the package's shared Vault.
 func newStack(t *testing.T) *stack {
 	t.Helper()
-	s := &stack{}
-	s.vault = vaulttest.Start(t)
-	s.creds = vaulttest.Setup(t, s.vault)
+	return stackWith(t, shared.vault, shared.creds)
+}
+
+// newStackOwnVault starts a Vault for this test alone, for a test that stops
+// it.
+func newStackOwnVault(t *testing.T) *stack {
+	t.Helper()
+	v := vaulttest.Start(t)
+	return stackWith(t, v, vaulttest.Setup(t, v))
+}
+
+func stackWith(t *testing.T, v *vaulttest.Server, creds keys.Credentials) *stack {
+	t.Helper()
+	s := &stack{vault: v, creds: creds}
 	s.admin = s.vault.Client(t, s.creds.AdminToken)
 	dir := t.TempDir()
 	var err error
@@ -222,14 +234,16 @@ type gateway struct {
 	spool string // spool.dir
 	tmp   string // TMPDIR of the process
 	logf  string // stderr of every run, appended
+	token string // the relay token file
+	opts  gatewayOpts
+	runs  int // successful starts
 
 	smtp, lmtp, admin, portal string
 
-	mu      sync.Mutex
-	cmd     *exec.Cmd
-	exited  chan struct{}
-	traces  map[string]string // trace ids answered 250, for the log checks
-	checked bool
+	mu     sync.Mutex
+	cmd    *exec.Cmd
+	exited chan struct{}
+	traces map[string]string // trace ids answered 250, for the log checks
 }
 
 func startGateway(t *testing.T, st *stack, o gatewayOpts) *gateway {
@@ -243,17 +257,14 @@ func newGateway(t *testing.T, st *stack, o gatewayOpts) *gateway {
 	t.Helper()
 	dir := t.TempDir()
 	g := &gateway{
-		t: t, st: st, dir: dir,
+		t: t, st: st, opts: o, dir: dir,
 		cfg:    filepath.Join(dir, "sealpost.yaml"),
 		db:     filepath.Join(dir, "var", "sealpost.db"),
 		cp:     filepath.Join(dir, "var", "audit.checkpoint"),
 		spool:  filepath.Join(dir, "spool"),
 		tmp:    filepath.Join(dir, "tmp"),
 		logf:   filepath.Join(dir, "gateway.log"),
-		smtp:   freeAddr(t),
-		lmtp:   freeAddr(t),
-		admin:  freeAddr(t),
-		portal: freeAddr(t),
+		token:  filepath.Join(dir, "relay.token"),
 		traces: map[string]string{},
 	}
 	for _, d := range []string{g.spool, g.tmp, filepath.Join(dir, "var")} {
@@ -261,13 +272,22 @@ func newGateway(t *testing.T, st *stack, o gatewayOpts) *gateway {
 			t.Fatal(err)
 		}
 	}
-	tokenFile := filepath.Join(dir, "relay.token")
-	if err := os.WriteFile(tokenFile, []byte(st.creds.RelayToken+"\n"), 0o600); err != nil {
+	if err := os.WriteFile(g.token, []byte(st.creds.RelayToken+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	hop, hopTLS := st.capture.Addr(), "verify"
-	if o.nextHop != "" {
-		hop, hopTLS = o.nextHop, o.nextHopTLS
+	g.pickPorts()
+	t.Cleanup(g.cleanup)
+	return g
+}
+
+// pickPorts chooses free loopback ports for the listeners and writes the
+// config file with them.
+func (g *gateway) pickPorts() {
+	g.t.Helper()
+	g.smtp, g.lmtp, g.admin, g.portal = freeAddr(g.t), freeAddr(g.t), freeAddr(g.t), freeAddr(g.t)
+	hop, hopTLS := g.st.capture.Addr(), "verify"
+	if g.opts.nextHop != "" {
+		hop, hopTLS = g.opts.nextHop, g.opts.nextHopTLS
 	}
 	_, portalPort, _ := net.SplitHostPort(g.portal)
 	cfg := fmt.Sprintf(`hostname: %s
@@ -303,14 +323,12 @@ log:
   level: debug
 spool:
   dir: %s
-  memory_limit: 1024 # every test message spills, so the spill files are on disk to inspect
-`, gatewayHostname, organisation, g.smtp, g.lmtp, g.portal, portalPort, g.admin, st.vault.Addr, tokenFile,
-		g.db, g.cp, hop, hopTLS, st.tls.CA, g.spool)
+  memory_limit: 1 # every message spills, so spill files are on disk to inspect
+`, gatewayHostname, organisation, g.smtp, g.lmtp, g.portal, portalPort, g.admin, g.st.vault.Addr, g.token,
+		g.db, g.cp, hop, hopTLS, g.st.tls.CA, g.spool)
 	if err := os.WriteFile(g.cfg, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
+		g.t.Fatal(err)
 	}
-	t.Cleanup(g.cleanup)
-	return g
 }
 
 // env is the environment of every sealpost process: the test's own, less
@@ -327,23 +345,41 @@ func (g *gateway) env(extra ...string) []string {
 }
 
 // start runs `sealpost serve`, with failpoint armed if not "", and waits
-// until SMTP answers 220 and the relay has seen Vault.
+// until SMTP answers 220 and the relay has seen Vault. The first start
+// picks new ports if one of them was taken meanwhile; later starts (after a
+// crash) keep the ports, since Postfix relays to them.
 func (g *gateway) start(failpoint string) {
 	g.t.Helper()
-	g.mu.Lock()
-	if g.cmd != nil {
-		g.mu.Unlock()
-		g.t.Fatal("gateway already running")
+	for attempt := 1; ; attempt++ {
+		err := g.launch(failpoint)
+		if err == nil {
+			g.runs++
+			return
+		}
+		if g.runs > 0 || attempt == 3 || !errors.Is(err, errAddrInUse) {
+			g.t.Fatalf("%v\n%s", err, g.logTail())
+		}
+		g.pickPorts()
 	}
+}
+
+var errAddrInUse = errors.New("a listen address was taken")
+
+func (g *gateway) launch(failpoint string) error {
+	g.mu.Lock()
+	running := g.cmd != nil
 	g.mu.Unlock()
+	if running {
+		return errors.New("gateway already running")
+	}
 	logf, err := os.OpenFile(g.logf, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
-		g.t.Fatal(err)
+		return err
 	}
 	defer logf.Close()
 	fi, err := logf.Stat()
 	if err != nil {
-		g.t.Fatal(err)
+		return err
 	}
 	offset := fi.Size()
 	var extra []string
@@ -356,7 +392,7 @@ func (g *gateway) start(failpoint string) {
 	cmd.Stdout, cmd.Stderr = logf, logf
 	setProcAttr(cmd)
 	if err := cmd.Start(); err != nil {
-		g.t.Fatalf("failed to start sealpost serve: %v", err)
+		return fmt.Errorf("failed to start sealpost serve: %w", err)
 	}
 	exited := make(chan struct{})
 	go func() {
@@ -369,20 +405,30 @@ func (g *gateway) start(failpoint string) {
 
 	deadline := time.Now().Add(startTimeout)
 	for {
-		if err := greet(g.smtp); err == nil {
+		err := greet(g.smtp)
+		if err == nil {
 			break
-		} else if time.Now().After(deadline) {
-			g.t.Fatalf("gateway SMTP %s did not answer 220 within %v: %v\n%s", g.smtp, startTimeout, err, g.logTail())
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("gateway SMTP %s did not answer 220 within %v: %w", g.smtp, startTimeout, err)
 		}
 		select {
 		case <-exited:
-			g.t.Fatalf("gateway exited during start-up (%v):\n%s", cmd.ProcessState, g.logTail())
+			g.mu.Lock()
+			g.cmd = nil
+			g.mu.Unlock()
+			err := fmt.Errorf("gateway exited during start-up (%v)", cmd.ProcessState)
+			if strings.Contains(g.log()[offset:], "address already in use") {
+				err = fmt.Errorf("%w: %v", errAddrInUse, err)
+			}
+			return err
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
 	if !g.waitLog(offset, `"msg":"vault available"`, time.Until(deadline)) {
-		g.t.Fatalf("gateway did not report Vault available within %v:\n%s", startTimeout, g.logTail())
+		return fmt.Errorf("gateway did not report Vault available within %v", startTimeout)
 	}
+	return nil
 }
 
 // greet reads an SMTP greeting and says QUIT.

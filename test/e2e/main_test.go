@@ -15,10 +15,12 @@ import (
 	"testing"
 )
 
-// sealpostBin is the binary under test, built once by TestMain. It is the
-// only package-level state besides book, and both are set up before any
-// test runs.
-var sealpostBin string
+// sealpostBin is the binary under test and shared the package's Vault, both
+// set up once by TestMain before any test runs.
+var (
+	sealpostBin string
+	shared      *sharedVault
+)
 
 // book collects every gateway's log and the trace ids of the messages it
 // answered 250, for the package-wide log check in TestMain.
@@ -45,6 +47,12 @@ func runMain(m *testing.M) int {
 	build.Dir = root
 	if out, err := build.CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "e2e: failed to build sealpost: %v\n%s", err, out)
+		return 1
+	}
+	tb := &mainTB{dir: tmp}
+	defer tb.runCleanups()
+	if shared, err = startSharedVault(tb); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
 		return 1
 	}
 	code := m.Run()
