@@ -530,3 +530,32 @@ func TestLMTPGivesPerRecipientReplies(t *testing.T) {
 		t.Errorf("gone: %v, want 5xx", e)
 	}
 }
+
+func TestAlreadyEncryptedMailIsRecognisedAndPolicyDecides(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	for _, name := range []string{"pgp-mime.eml", "smime-enveloped.eml"} {
+		raw, err := os.ReadFile(filepath.Join("..", "..", "policy", "testdata", name))
+		must(t, err)
+		msg := crlf(string(raw))
+		must(t, h.send("a@example.org", []string{"b@example.net"}, msg))
+		ds := h.capture.Deliveries()
+		got := ds[len(ds)-1].Data
+		if !bytes.HasSuffix(got, []byte(msg)) {
+			t.Fatalf("%s: the default policy passes already-encrypted mail unchanged; it was changed", name)
+		}
+	}
+	// An S/MIME signed-only message is not encrypted: a [secure] tag seals it.
+	raw, err := os.ReadFile(filepath.Join("..", "..", "policy", "testdata", "smime-signed.eml"))
+	must(t, err)
+	signed := strings.Replace(crlf(string(raw)), "Subject: ", "Subject: [secure] ", 1)
+	must(t, h.send("a@example.org", []string{"b@example.net"}, signed))
+	ds := h.capture.Deliveries()
+	if !bytes.Contains(ds[len(ds)-1].Data, []byte("message.eml.age")) {
+		t.Fatal("a signed-only message tagged [secure] was not sealed")
+	}
+	var buf bytes.Buffer
+	must(t, h.audit.Export(context.Background(), &buf, 0))
+	if !strings.Contains(buf.String(), "pass") {
+		t.Errorf("no audit record of the pass decision:\n%s", buf.String())
+	}
+}
