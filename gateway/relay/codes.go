@@ -16,8 +16,6 @@ var (
 	// 4.4.1: "no answer from host" (RFC 3463 section 3.5): the next hop is
 	// unreachable.
 	codeTempNextHop = smtp.EnhancedCode{4, 4, 1}
-	// 4.4.2: "bad connection" (RFC 3463 section 3.5).
-	codeTempConn = smtp.EnhancedCode{4, 4, 2}
 	// 4.7.0 and 5.7.0: "other or undefined security status" (RFC 3463
 	// section 3.8): TLS required, or too many connections.
 	codeTempSecurity = smtp.EnhancedCode{4, 7, 0}
@@ -40,16 +38,15 @@ var (
 
 const (
 	// RFC 5321 section 4.2.3 reply codes.
-	replyOK            = 250
-	replyServiceNA     = 421 // service not available, closing channel
-	replyTempLocal     = 451 // requested action aborted: local error
-	replyTempStorage   = 452 // insufficient system storage / too many recipients
-	replyAuthRequired  = 530 // authentication or STARTTLS required (RFC 4954 section 6)
-	replyBadSyntax     = 501 // syntax error in parameters
-	replyRejected      = 550 // mailbox unavailable / not authorized
-	replyTxFailed      = 554 // transaction failed
-	replyBadSequence   = 503 // bad sequence of commands
-	replyTempNextHopNA = 451
+	replyOK           = 250
+	replyServiceNA    = 421 // service not available, closing channel
+	replyTempLocal    = 451 // requested action aborted: local error
+	replyTempStorage  = 452 // insufficient system storage / too many recipients
+	replyAuthRequired = 530 // authentication or STARTTLS required (RFC 4954 section 6)
+	replyBadSyntax    = 501 // syntax error in parameters
+	replyRejected     = 550 // mailbox unavailable / not authorized
+	replyTxFailed     = 554 // transaction failed
+	replyBadSequence  = 503 // bad sequence of commands
 )
 
 // reply builds the explicit SMTP reply a client sees: a generic text and the
@@ -66,5 +63,5 @@ func tempFailure(trace string) *smtp.SMTPError {
 }
 
 func tempNextHop(trace string) *smtp.SMTPError {
-	return reply(replyTempNextHopNA, codeTempNextHop, "Next hop unavailable, please try again later", trace)
+	return reply(replyTempLocal, codeTempNextHop, "Next hop unavailable, please try again later", trace)
 }
