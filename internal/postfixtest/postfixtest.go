@@ -125,7 +125,7 @@ func findTools() (tools, error) {
 			if fi, serr := os.Stat(alt); serr == nil && fi.Mode().IsRegular() {
 				p, err = alt, nil
 			} else {
-				err = fmt.Errorf("Postfix program %s not found: %s", name, installHint)
+				err = fmt.Errorf("postfix program %s not found: %s", name, installHint)
 			}
 		}
 		return p
@@ -146,10 +146,10 @@ func findTools() (tools, error) {
 	}
 	tl.master = filepath.Join(lines[0], "master")
 	if _, serr := os.Stat(tl.master); serr != nil {
-		return tools{}, fmt.Errorf("Postfix master daemon not found at %s: %s", tl.master, installHint)
+		return tools{}, fmt.Errorf("postfix master daemon not found at %s: %s", tl.master, installHint)
 	}
 	if !versionAtLeast(lines[1], 3, 4) {
-		return tools{}, fmt.Errorf("Postfix %s is too old: need 3.4 or later (maillog_file, master -s)", lines[1])
+		return tools{}, fmt.Errorf("postfix %s is too old: need 3.4 or later (maillog_file, master -s)", lines[1])
 	}
 	if _, uerr := user.Lookup("postfix"); uerr != nil {
 		return tools{}, fmt.Errorf("no postfix user: %s", installHint)
@@ -212,7 +212,9 @@ func Start(t testing.TB, o Options) *Instance {
 			return p
 		}
 		lastErr = err
-		if !errors.Is(err, errAddrInUse) {
+		// Retry with new ports only if a port picked here was taken.
+		var inUse *portInUseError
+		if !errors.As(err, &inUse) || fixedReinject && inUse.addr == p2a(oo.ReinjectPort) {
 			break
 		}
 	}
@@ -220,7 +222,18 @@ func Start(t testing.TB, o Options) *Instance {
 	return nil
 }
 
-var errAddrInUse = errors.New("a listener port is already in use")
+// portInUseError reports that another process holds a port the instance
+// was to listen on.
+type portInUseError struct {
+	addr string
+	err  error
+}
+
+func (e *portInUseError) Error() string {
+	return fmt.Sprintf("listener address %s is taken by another process: %v", e.addr, e.err)
+}
+
+func (e *portInUseError) Unwrap() error { return e.err }
 
 func (o Options) validate() error {
 	if _, _, err := splitHostPort(o.Gateway); err != nil {
@@ -243,6 +256,9 @@ func (o Options) validate() error {
 	}
 	return nil
 }
+
+// p2a returns the loopback address of a port.
+func p2a(port int) string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(port)) }
 
 func splitHostPort(hp string) (host, port string, err error) {
 	host, port, err = net.SplitHostPort(hp)
@@ -297,7 +313,7 @@ func start(t testing.TB, tl tools, o Options) (*Instance, error) {
 	t.Helper()
 	dir := makeDir(t)
 	p := &Instance{
-		SMTPAddr:  net.JoinHostPort("127.0.0.1", strconv.Itoa(FreePort(t))),
+		SMTPAddr:  p2a(FreePort(t)),
 		Dir:       dir,
 		ConfigDir: filepath.Join(dir, "etc"),
 		Mode:      o.Mode,
@@ -306,7 +322,7 @@ func start(t testing.TB, tl tools, o Options) (*Instance, error) {
 		exited:    make(chan struct{}),
 	}
 	if o.Mode == ContentFilterLMTP {
-		p.ReinjectAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(o.ReinjectPort))
+		p.ReinjectAddr = p2a(o.ReinjectPort)
 	}
 	if err := p.writeConfig(); err != nil {
 		_ = os.RemoveAll(dir)
@@ -319,7 +335,7 @@ func start(t testing.TB, tl tools, o Options) (*Instance, error) {
 	t.Cleanup(func() {
 		p.Stop(t)
 		if t.Failed() {
-			t.Logf("Postfix instance %s mail log:\n%s", p.SMTPAddr, p.readLog())
+			t.Logf("Postfix instance %s (%s) mail log:\n%s", p.SMTPAddr, p.Dir, p.readLog())
 		}
 		if err := os.RemoveAll(p.Dir); err != nil {
 			t.Errorf("failed to remove %s: %v", p.Dir, err)
@@ -327,11 +343,10 @@ func start(t testing.TB, tl tools, o Options) (*Instance, error) {
 	})
 	if err := p.waitReady(); err != nil {
 		p.Stop(t)
-		log := p.readLog()
-		if strings.Contains(log, "Address already in use") {
-			err = fmt.Errorf("%w: %v", errAddrInUse, err)
+		if taken := p.portsTaken(); taken != "" {
+			err = &portInUseError{addr: taken, err: err}
 		}
-		return nil, fmt.Errorf("%w\nmail log:\n%s", err, log)
+		return nil, fmt.Errorf("%w\nmail log:\n%s", err, p.readLog())
 	}
 	return p, nil
 }
@@ -378,16 +393,35 @@ func (p *Instance) waitReady() error {
 			select {
 			case <-p.exited:
 				b, _ := os.ReadFile(filepath.Join(p.Dir, "master.out"))
-				return fmt.Errorf("Postfix master exited during start-up (%v): %s", p.waitErr, b)
+				return fmt.Errorf("postfix master exited during start-up (%v): %s", p.waitErr, b)
 			default:
 			}
 			if time.Now().After(deadline) {
-				return fmt.Errorf("Postfix listener %s not ready after %v: %w", addr, readyTimeout, err)
+				return fmt.Errorf("postfix listener %s not ready after %v: %w", addr, readyTimeout, err)
 			}
 			time.Sleep(50 * time.Millisecond)
 		}
 	}
 	return nil
+}
+
+// portsTaken names a listener address of the instance that another process
+// holds, after the master has exited. The master's own report of a failed
+// bind goes to syslog, before postlogd runs, so it is not in the mail log:
+// probing is the only way to tell a port race from another failure.
+func (p *Instance) portsTaken() string {
+	<-p.exited
+	for _, addr := range []string{p.SMTPAddr, p.ReinjectAddr} {
+		if addr == "" {
+			continue
+		}
+		l, err := net.Listen("tcp4", addr)
+		if err != nil {
+			return addr
+		}
+		l.Close()
+	}
+	return ""
 }
 
 // greet connects to an SMTP listener, reads the greeting and says QUIT.

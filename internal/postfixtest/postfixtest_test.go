@@ -2,6 +2,7 @@ package postfixtest
 
 import (
 	"bytes"
+	"errors"
 	"net"
 	"os"
 	"os/exec"
@@ -398,5 +399,31 @@ func TestOptionsValidate(t *testing.T) {
 				t.Fatalf("validate() = %v, want an error mentioning %q", err, tt.wantErr)
 			}
 		})
+	}
+}
+
+// TestStartReportsTakenPort checks that a listener port held by another
+// process is diagnosed as such (Start then retries with fresh ports, unless
+// the caller fixed the port), although the master daemon reports its bind
+// failure only to syslog.
+func TestStartReportsTakenPort(t *testing.T) {
+	t.Parallel()
+	tl, err := findTools()
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	port := l.Addr().(*net.TCPAddr).Port
+	_, err = start(t, tl, Options{Mode: ContentFilterLMTP, Gateway: "127.0.0.1:1", NextHop: "127.0.0.1:2", ReinjectPort: port, MaxSize: DefaultMaxSize})
+	var inUse *portInUseError
+	if !errors.As(err, &inUse) {
+		t.Fatalf("start() error = %v, want a portInUseError", err)
+	}
+	if inUse.addr != l.Addr().String() {
+		t.Fatalf("taken address = %s, want %s", inUse.addr, l.Addr())
 	}
 }
