@@ -179,6 +179,7 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Node, 
 	}
 
 	n.goRun(func() { n.Relay.WatchVault(ctx) })
+	n.awaitVaultProbe(ctx)
 	if holder != nil {
 		n.goRun(func() { holder.Watch(ctx, 2*time.Second) })
 	}
@@ -219,6 +220,22 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Node, 
 	log.Info("sealpost node started", "smtp", n.SMTPAddr, "lmtp", n.LMTPAddr, "portal", n.PortalAddr,
 		"admin", n.AdminAddr, "advertised_size", maxSize)
 	return n, nil
+}
+
+// awaitVaultProbe gives the relay's first Vault health probe a moment to
+// finish before the listeners open. Until a probe succeeds the relay treats
+// Vault as down, so without this the first messages after a start would be
+// deferred with 451 although Vault is up. If Vault does not answer in time,
+// the node starts anyway and defers mail until it does.
+func (n *Node) awaitVaultProbe(ctx context.Context) {
+	deadline := time.Now().Add(n.cfg.Vault.Timeout + time.Second)
+	for !n.Relay.VaultUp() && time.Now().Before(deadline) {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }
 
 // builtinPolicy serves the shipped default policy when no file is configured.

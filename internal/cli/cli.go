@@ -23,8 +23,12 @@ import (
 // Version is set at build time.
 var Version = "dev"
 
-// usageError is a command line mistake: print usage, exit 2.
-type usageError struct{ msg string }
+// usageError is a command line mistake: print usage, exit 2. reported is set
+// when the flag package has already printed the message.
+type usageError struct {
+	msg      string
+	reported bool
+}
 
 func (e usageError) Error() string { return e.msg }
 
@@ -75,7 +79,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	}
 	var ue usageError
 	if errors.As(err, &ue) || errors.Is(err, flag.ErrHelp) {
-		if !errors.Is(err, flag.ErrHelp) {
+		if !errors.Is(err, flag.ErrHelp) && !ue.reported {
 			fmt.Fprintf(stderr, "sealpost %s: %v\n", args[0], err)
 		}
 		fmt.Fprintf(stderr, "usage: sealpost %s\n", c.usage)
@@ -123,13 +127,25 @@ func newFlags(name string, e *env) *flag.FlagSet {
 	return fs
 }
 
+// parseFlags parses args; a bad flag is a usage error (exit 2), which the
+// flag package has already reported with the flags' defaults.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageError{msg: err.Error(), reported: true}
+	}
+	return nil
+}
+
 // loadConfig reads --config, or $SEALPOST_CONFIG.
 func loadConfig(path string) (*config.Config, error) {
 	if path == "" {
 		path = os.Getenv("SEALPOST_CONFIG")
 	}
 	if path == "" {
-		return nil, usageError{"--config FILE is required (or SEALPOST_CONFIG, set by var/dev.env)"}
+		return nil, usageError{msg: "--config FILE is required (or SEALPOST_CONFIG, set by var/dev.env)"}
 	}
 	return config.Load(path)
 }

@@ -26,8 +26,11 @@ import (
 func cmdServe(ctx context.Context, e *env, args []string) error {
 	fs := newFlags("serve", e)
 	path := fs.String("config", "", "config file")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError{msg: "unexpected argument " + fs.Arg(0)}
 	}
 	cfg, err := loadConfig(*path)
 	if err != nil {
@@ -65,7 +68,7 @@ func cmdDev(ctx context.Context, e *env, args []string) error {
 	fs.StringVar(&o.Capture, "capture", "127.0.0.1:2526", "capture next hop listen address")
 	fs.StringVar(&o.PolicyFile, "policy", "", "policy file (default: the built-in policy)")
 	fs.StringVar(&o.DemoRcpt, "demo-recipient", "patient@example.net", "address registered with a demo age key")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	cfg := &config.Config{}
@@ -75,7 +78,7 @@ func cmdDev(ctx context.Context, e *env, args []string) error {
 
 func cmdConfig(_ context.Context, e *env, args []string) error {
 	if len(args) != 2 || args[0] != "check" {
-		return usageError{"want: config check FILE"}
+		return usageError{msg: "want: config check FILE"}
 	}
 	if _, err := config.Load(args[1]); err != nil {
 		return err
@@ -86,7 +89,7 @@ func cmdConfig(_ context.Context, e *env, args []string) error {
 
 func cmdPolicy(_ context.Context, e *env, args []string) error {
 	if len(args) != 2 || args[0] != "lint" {
-		return usageError{"want: policy lint FILE"}
+		return usageError{msg: "want: policy lint FILE"}
 	}
 	if _, err := policy.Load(args[1]); err != nil {
 		return err
@@ -113,10 +116,10 @@ func vaultClient(cfg *config.Config, token string) (*keys.Client, error) {
 		kc.Token = os.Getenv("VAULT_TOKEN")
 	}
 	if kc.Address == "" {
-		return nil, usageError{"no Vault address: set VAULT_ADDR or use a config"}
+		return nil, usageError{msg: "no Vault address: set VAULT_ADDR or use a config"}
 	}
 	if kc.Token == "" && kc.TokenFile == "" {
-		return nil, usageError{"no Vault token: set VAULT_TOKEN"}
+		return nil, usageError{msg: "no Vault token: set VAULT_TOKEN"}
 	}
 	return keys.New(kc)
 }
@@ -134,14 +137,14 @@ func adminVault() (*keys.Client, error) {
 	}
 	tok := os.Getenv("VAULT_TOKEN")
 	if tok == "" {
-		return nil, usageError{"set VAULT_TOKEN to an admin token"}
+		return nil, usageError{msg: "set VAULT_TOKEN to an admin token"}
 	}
 	return vaultClient(cfg, tok)
 }
 
 func cmdVault(ctx context.Context, e *env, args []string) error {
 	if len(args) != 1 || args[0] != "setup" {
-		return usageError{"want: vault setup"}
+		return usageError{msg: "want: vault setup"}
 	}
 	kc, err := adminVault()
 	if err != nil {
@@ -159,7 +162,7 @@ func cmdVault(ctx context.Context, e *env, args []string) error {
 
 func cmdKeys(ctx context.Context, e *env, args []string) error {
 	if len(args) < 2 || args[0] != "recipient" {
-		return usageError{"want: keys recipient add|list|remove|import"}
+		return usageError{msg: "want: keys recipient add|list|remove|import"}
 	}
 	kc, err := adminVault()
 	if err != nil {
@@ -168,7 +171,7 @@ func cmdKeys(ctx context.Context, e *env, args []string) error {
 	switch sub, rest := args[1], args[2:]; sub {
 	case "add", "remove":
 		if len(rest) != 2 {
-			return usageError{"want: keys recipient " + sub + " ADDRESS-OR-@DOMAIN AGE-RECIPIENT"}
+			return usageError{msg: "want: keys recipient " + sub + " ADDRESS-OR-@DOMAIN AGE-RECIPIENT"}
 		}
 		key := strings.ToLower(rest[0])
 		if sub == "add" {
@@ -196,11 +199,11 @@ func cmdKeys(ctx context.Context, e *env, args []string) error {
 		return nil
 	case "import":
 		if len(rest) != 1 {
-			return usageError{"want: keys recipient import FILE.csv (address-or-@domain,recipient per line)"}
+			return usageError{msg: "want: keys recipient import FILE.csv (address-or-@domain,recipient per line)"}
 		}
 		return importRecipients(ctx, e, kc, rest[0])
 	default:
-		return usageError{"unknown keys recipient command " + sub}
+		return usageError{msg: "unknown keys recipient command " + sub}
 	}
 }
 
@@ -247,7 +250,7 @@ func openStore() (*config.Config, *store.Store, error) {
 
 func cmdMessage(ctx context.Context, e *env, args []string) error {
 	if len(args) == 0 {
-		return usageError{"want: message show ID | find …"}
+		return usageError{msg: "want: message show ID | find …"}
 	}
 	_, st, err := openStore()
 	if err != nil {
@@ -257,7 +260,7 @@ func cmdMessage(ctx context.Context, e *env, args []string) error {
 	switch args[0] {
 	case "show":
 		if len(args) != 2 {
-			return usageError{"want: message show ID"}
+			return usageError{msg: "want: message show ID"}
 		}
 		m, err := st.GetMessage(ctx, args[1])
 		if err != nil {
@@ -270,7 +273,7 @@ func cmdMessage(ctx context.Context, e *env, args []string) error {
 		to := fs.String("to", "", "recipient address")
 		since := fs.Duration("since", 0, "only messages newer than this (e.g. 24h)")
 		limit := fs.Int("limit", 100, "at most this many")
-		if err := fs.Parse(args[1:]); err != nil {
+		if err := parseFlags(fs, args[1:]); err != nil {
 			return err
 		}
 		f := store.Filter{From: *from, To: *to, Limit: *limit}
@@ -290,7 +293,7 @@ func cmdMessage(ctx context.Context, e *env, args []string) error {
 		}
 		return nil
 	default:
-		return usageError{"unknown message command " + args[0]}
+		return usageError{msg: "unknown message command " + args[0]}
 	}
 }
 
@@ -316,7 +319,7 @@ func printMessage(w io.Writer, m *store.Message) error {
 
 func cmdAudit(ctx context.Context, e *env, args []string) error {
 	if len(args) == 0 {
-		return usageError{"want: audit verify | export"}
+		return usageError{msg: "want: audit verify | export"}
 	}
 	cfg, st, err := openStore()
 	if err != nil {
@@ -352,18 +355,18 @@ func cmdAudit(ctx context.Context, e *env, args []string) error {
 	case "export":
 		fs := newFlags("audit export", e)
 		since := fs.Int64("since", 0, "only entries after this sequence number")
-		if err := fs.Parse(args[1:]); err != nil {
+		if err := parseFlags(fs, args[1:]); err != nil {
 			return err
 		}
 		return log.Export(ctx, e.stdout, *since)
 	default:
-		return usageError{"unknown audit command " + args[0]}
+		return usageError{msg: "unknown audit command " + args[0]}
 	}
 }
 
 func cmdExtract(_ context.Context, e *env, args []string) error {
 	if len(args) != 1 {
-		return usageError{"want: extract FILE.eml"}
+		return usageError{msg: "want: extract FILE.eml"}
 	}
 	f, err := os.Open(args[0])
 	if err != nil {
