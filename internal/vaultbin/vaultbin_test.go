@@ -33,3 +33,13 @@ func TestFindFailsWithInstructions(t *testing.T) {
 		t.Fatalf("want an error naming `make vault`, got %v", err)
 	}
 }
+
+func TestRepoRoot(t *testing.T) {
+	root, err := RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "internal", "vaultbin", "vaultbin.go")); err != nil {
+		t.Fatalf("RepoRoot = %s, which does not hold this package: %v", root, err)
+	}
+}

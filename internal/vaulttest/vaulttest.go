@@ -1,13 +1,11 @@
 package vaulttest
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -18,6 +16,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sealpost/sealpost/internal/vaultbin"
 
 	"github.com/sealpost/sealpost/keys"
 )
@@ -46,53 +46,8 @@ type Server struct {
 const readyTimeout = 60 * time.Second
 
 // Binary returns the Vault (or OpenBao) server binary tests should use, or
-// an error saying how to get one.
-func Binary() (string, error) {
-	if p := os.Getenv("SEALPOST_VAULT_BIN"); p != "" {
-		if isExecutable(p) {
-			return p, nil
-		}
-		return "", fmt.Errorf("SEALPOST_VAULT_BIN=%s is not an executable file", p)
-	}
-	if root, err := repoRoot(); err == nil {
-		p := filepath.Join(root, "bin", "vault")
-		if isExecutable(p) {
-			return p, nil
-		}
-	}
-	for _, name := range []string{"vault", "bao"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p, nil
-		}
-	}
-	return "", errors.New("no Vault server binary: run `make vault` (builds bin/vault), " +
-		"or put vault or bao on PATH, or set SEALPOST_VAULT_BIN")
-}
-
-func isExecutable(p string) bool {
-	fi, err := os.Stat(p)
-	return err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o111 != 0
-}
-
-// repoRoot walks up from the working directory to the go.mod of the
-// Sealpost module.
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		b, err := os.ReadFile(filepath.Join(dir, "go.mod"))
-		if err == nil && bytes.Contains(b, []byte("module github.com/sealpost/sealpost\n")) {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("no go.mod of github.com/sealpost/sealpost above the working directory")
-		}
-		dir = parent
-	}
-}
+// an error saying how to get one: see [vaultbin.Find].
+func Binary() (string, error) { return vaultbin.Find() }
 
 // Start runs a Vault dev server for the rest of the test. It fails the test
 // if no binary is found or the server does not become ready.

@@ -27,16 +27,6 @@ func TestBinaryFromEnv(t *testing.T) {
 	}
 }
 
-func TestRepoRoot(t *testing.T) {
-	root, err := repoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(root, "internal", "vaulttest", "vaulttest.go")); err != nil {
-		t.Fatalf("repoRoot = %s, which does not hold this package: %v", root, err)
-	}
-}
-
 func TestStartRestartStop(t *testing.T) {
 	s := Start(t)
 	if !strings.HasPrefix(s.Addr, "http://127.0.0.1:") || s.RootToken == "" {

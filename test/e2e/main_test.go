@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/sealpost/sealpost/internal/vaultbin"
 )
 
 // sealpostBin is the binary under test and shared the package's Vault, both
@@ -31,7 +32,7 @@ func TestMain(m *testing.M) {
 }
 
 func runMain(m *testing.M) int {
-	root, err := repoRoot()
+	root, err := vaultbin.RepoRoot()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
 		return 1
@@ -71,25 +72,6 @@ func runMain(m *testing.M) int {
 		fmt.Printf("package-wide log check: %d gateway logs, %d trace ids, no planted PHI\n", len(book.logs), n)
 	}
 	return 0
-}
-
-// repoRoot walks up from the working directory to the Sealpost go.mod.
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		b, err := os.ReadFile(filepath.Join(dir, "go.mod"))
-		if err == nil && bytes.Contains(b, []byte("module github.com/sealpost/sealpost\n")) {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("no go.mod of github.com/sealpost/sealpost above the working directory")
-		}
-		dir = parent
-	}
 }
 
 type logBook struct {
