@@ -107,15 +107,14 @@ func (r *Relay) sendDSN(ctx context.Context, t *txn, failed []failedRcpt) error 
 	if err != nil {
 		return fmt.Errorf("failed to send DSN: %w", err)
 	}
-	if e := res.Rcpt[t.from]; e != nil {
+	if e := res.Err(t.from); e != nil {
 		if e.Code >= 500 {
+			// Nowhere to report to: RFC 5321 section 6.1 lets a DSN that
+			// cannot be delivered be dropped; the log keeps the trace.
 			r.log.Warn("DSN refused permanently by next hop", "trace", t.trace)
 			return nil
 		}
 		return fmt.Errorf("failed to send DSN: %w", e)
-	}
-	if res.Data != nil && res.Data.Code < 500 {
-		return fmt.Errorf("failed to send DSN: %w", res.Data)
 	}
 	r.auditf(ctx, t, "", "dsn", map[string]string{"failed": fmt.Sprint(len(failed))})
 	return nil

@@ -429,11 +429,9 @@ func (r *Relay) deliver(ctx context.Context, t *txn, g *group, hop Hop, open fun
 	delivered := 0
 	for k, i := range g.rcpts {
 		rc := t.rcpts[i]
-		e := result.Rcpt[rc]
-		if e == nil && result.Data != nil {
-			e = result.Data
-		}
-		if e != nil {
+		// Err also covers a recipient missing from the result: never
+		// count a copy as delivered unless the next hop said so.
+		if e := result.Err(rc); e != nil {
 			out[k] = hopReply(e, t.trace)
 			continue
 		}
