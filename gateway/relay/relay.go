@@ -59,6 +59,7 @@ type Options struct {
 	Users             Users // nil: AUTH not offered
 	PassWhenVaultDown bool
 	HealthEvery       time.Duration // how often Vault health is probed; default 2s
+	DirectoryTTL      time.Duration // how long directory answers are reused; 0 = every message asks Vault
 }
 
 // Deps are the relay's collaborators, passed in explicitly.
@@ -87,6 +88,7 @@ type Relay struct {
 
 	vaultUp atomic.Bool
 	conns   atomic.Int64
+	dir     *dirCache
 
 	mu      sync.Mutex
 	servers []*smtp.Server
@@ -113,6 +115,7 @@ func New(opt Options, deps Deps) (*Relay, error) {
 		opt.HealthEvery = 2 * time.Second
 	}
 	r := &Relay{opt: opt, deps: deps, log: deps.Logger, m: deps.Metrics}
+	r.dir = newDirCache(deps.Keys, opt.DirectoryTTL, 10000)
 	return r, nil
 }
 

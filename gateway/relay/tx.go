@@ -251,7 +251,7 @@ func (r *Relay) sealAndDeliver(ctx context.Context, t *txn, hdr textproto.Header
 		if !allowDirect {
 			continue
 		}
-		strs, err := r.deps.Keys.Directory(ctx, t.rcpts[i])
+		strs, err := r.dir.lookup(ctx, t.rcpts[i])
 		if err != nil {
 			return fail("directory", err)
 		}
