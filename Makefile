@@ -37,7 +37,7 @@ check:
 
 ## bench: throughput and latency of the gateway against baselines measured in the same run
 bench: deps vault build
-	$(GO) run ./internal/bench
+	$(GO) run ./internal/bench $(BENCHFLAGS)
 
 ## fuzz: run every fuzz target for FUZZTIME each (the corpus lives in testdata/fuzz)
 FUZZTIME ?= 30s
