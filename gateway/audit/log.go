@@ -42,6 +42,7 @@ type Log struct {
 	db     *sql.DB
 	logger *slog.Logger
 	mu     sync.Mutex // serialises Append within this process
+	write  func(context.Context, func(*sql.Tx) error) error
 }
 
 // Option configures a [Log].
@@ -51,6 +52,14 @@ type Option func(*Log)
 // The default is [slog.Default].
 func WithLogger(l *slog.Logger) Option {
 	return func(g *Log) { g.logger = l }
+}
+
+// WithWriter makes Append write through w, such as (*store.Store).Write,
+// which commits concurrent writers in one transaction. w must run fn in a
+// read-write transaction that is durable when w returns, and must run the
+// functions it is given one at a time.
+func WithWriter(w func(context.Context, func(*sql.Tx) error) error) Option {
+	return func(g *Log) { g.write = w }
 }
 
 // New returns the audit log kept in db (the database of gateway/store),
@@ -89,12 +98,12 @@ func (l *Log) Append(ctx context.Context, e Entry) (Entry, error) {
 		return Entry{}, fmt.Errorf("failed to append audit entry: %w", err)
 	}
 
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	err = l.immediate(ctx, func(conn *sql.Conn) error {
+	// The head is read and the entry inserted in one write transaction, so
+	// the chain stays linear however writes are batched.
+	insert := func(q querier) error {
 		var last int64
 		var prev []byte
-		err := conn.QueryRowContext(ctx, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").Scan(&last, &prev)
+		err := q.QueryRowContext(ctx, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").Scan(&last, &prev)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 			last, prev = 0, genesis
@@ -104,7 +113,7 @@ func (l *Log) Append(ctx context.Context, e Entry) (Entry, error) {
 		e.Seq = last + 1
 		e.PrevHash = prev
 		e.Hash = e.ComputeHash()
-		_, err = conn.ExecContext(ctx, `INSERT INTO audit
+		_, err = q.ExecContext(ctx, `INSERT INTO audit
 			(seq, time, actor, action, trace_id, message_id, detail, prev_hash, hash)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			e.Seq, e.Time.UnixNano(), e.Actor, e.Action, e.TraceID, e.MessageID, detail, e.PrevHash, e.Hash)
@@ -112,7 +121,14 @@ func (l *Log) Append(ctx context.Context, e Entry) (Entry, error) {
 			return fmt.Errorf("failed to insert audit entry: %w", err)
 		}
 		return nil
-	})
+	}
+	if l.write != nil {
+		err = l.write(ctx, func(tx *sql.Tx) error { return insert(tx) })
+	} else {
+		l.mu.Lock()
+		err = l.immediate(ctx, func(conn *sql.Conn) error { return insert(conn) })
+		l.mu.Unlock()
+	}
 	if err != nil {
 		return Entry{}, fmt.Errorf("failed to append audit entry: %w", err)
 	}
@@ -284,4 +300,10 @@ func (l *Log) Export(ctx context.Context, w io.Writer, since int64) error {
 		return fmt.Errorf("failed to export audit log: %w", err)
 	}
 	return nil
+}
+
+// querier is what Append needs of a *sql.Conn or a *sql.Tx.
+type querier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 }

@@ -102,7 +102,7 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 	h.store, err = store.Open(filepath.Join(h.dir, "sealpost.db"))
 	must(t, err)
 	t.Cleanup(func() { h.store.Close() })
-	h.audit, err = audit.New(h.store.DB())
+	h.audit, err = audit.New(h.store.DB(), audit.WithWriter(h.store.Write))
 	must(t, err)
 
 	paths, err := certs.Generate(filepath.Join(h.dir, "tls"), "localhost", "127.0.0.1")

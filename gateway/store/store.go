@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
@@ -36,6 +37,9 @@ type Store struct {
 	// in Go (honouring their contexts) rather than polling SQLite's busy
 	// handler. It is a channel so that waiting can be cancelled.
 	wmu chan struct{}
+
+	qmu   sync.Mutex
+	queue []*writeReq // writes waiting for the next group commit (commit.go)
 }
 
 // Open opens the store at path, creating the file, its parent directories
@@ -158,16 +162,6 @@ func (s *Store) lockWrite(ctx context.Context) error {
 }
 
 func (s *Store) unlockWrite() { <-s.wmu }
-
-// writeTx runs fn in a read-write (IMMEDIATE) transaction, holding the
-// in-process write lock, and commits if fn succeeds.
-func (s *Store) writeTx(ctx context.Context, fn func(*sql.Tx) error) error {
-	if err := s.lockWrite(ctx); err != nil {
-		return err
-	}
-	defer s.unlockWrite()
-	return s.inTx(ctx, fn)
-}
 
 // toNanos converts t to Unix nanoseconds, mapping the zero time to 0.
 func toNanos(t time.Time) int64 {
