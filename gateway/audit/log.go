@@ -83,6 +83,20 @@ func New(db *sql.DB, opts ...Option) (*Log, error) {
 // serialised within the process by a mutex and across processes by an
 // IMMEDIATE transaction.
 func (l *Log) Append(ctx context.Context, e Entry) (Entry, error) {
+	return l.append(ctx, nil, e)
+}
+
+// AppendTx appends e inside tx, a read-write transaction of the store's
+// database that the caller commits: the entry is durable exactly when the
+// change it describes is. If tx rolls back, so does the entry.
+func (l *Log) AppendTx(ctx context.Context, tx *sql.Tx, e Entry) (Entry, error) {
+	if tx == nil {
+		return Entry{}, errors.New("failed to append audit entry: nil transaction")
+	}
+	return l.append(ctx, tx, e)
+}
+
+func (l *Log) append(ctx context.Context, tx *sql.Tx, e Entry) (Entry, error) {
 	if err := e.validate(); err != nil {
 		return Entry{}, fmt.Errorf("failed to append audit entry: %w", err)
 	}
@@ -122,9 +136,12 @@ func (l *Log) Append(ctx context.Context, e Entry) (Entry, error) {
 		}
 		return nil
 	}
-	if l.write != nil {
+	switch {
+	case tx != nil:
+		err = insert(tx)
+	case l.write != nil:
 		err = l.write(ctx, func(tx *sql.Tx) error { return insert(tx) })
-	} else {
+	default:
 		l.mu.Lock()
 		err = l.immediate(ctx, func(conn *sql.Conn) error { return insert(conn) })
 		l.mu.Unlock()

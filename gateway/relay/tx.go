@@ -3,6 +3,7 @@ package relay
 import (
 	"bufio"
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"io"
@@ -347,12 +348,8 @@ func (r *Relay) sealAndDeliver(ctx context.Context, t *txn, hdr textproto.Header
 	if err != nil {
 		return fail("open ciphertext", err)
 	}
-	err = r.deps.Store.PutMessage(ctx, m, ctr)
-	ctr.Close()
-	if err != nil {
-		return fail("store", err)
-	}
-	if _, err := r.deps.Audit.Append(ctx, audit.Entry{
+	// The record and its audit entry are committed together.
+	sealEntry := audit.Entry{
 		Actor: "relay", Action: "seal", TraceID: t.trace, MessageID: id,
 		Detail: map[string]string{
 			"rule":       g.outcome.Rule,
@@ -360,8 +357,14 @@ func (r *Relay) sealAndDeliver(ctx context.Context, t *txn, hdr textproto.Header
 			"direct":     strconv.Itoa(len(direct)),
 			"assurance":  g.outcome.Assurance,
 		},
-	}); err != nil {
-		return fail("audit", err)
+	}
+	err = r.deps.Store.PutMessage(ctx, m, ctr, func(tx *sql.Tx) error {
+		_, err := r.deps.Audit.AppendTx(ctx, tx, sealEntry)
+		return err
+	})
+	ctr.Close()
+	if err != nil {
+		return fail("store", err)
 	}
 	r.m.sealSeconds.Observe(time.Since(start).Seconds())
 	failpoint.Hit(failpoint.AfterStore)
@@ -426,7 +429,7 @@ func (r *Relay) deliver(ctx context.Context, t *txn, g *group, hop Hop, open fun
 		return repeat(tempNextHop(t.trace), len(g.rcpts))
 	}
 	msgHash := t.buf.SHA256()
-	delivered := 0
+	var keys []string
 	for k, i := range g.rcpts {
 		rc := t.rcpts[i]
 		// Err also covers a recipient missing from the result: never
@@ -435,19 +438,30 @@ func (r *Relay) deliver(ctx context.Context, t *txn, g *group, hop Hop, open fun
 			out[k] = hopReply(e, t.trace)
 			continue
 		}
-		delivered++
-		if err := r.deps.Store.LedgerRecord(ctx, ledgerKey(msgHash, rc), msgID, "250"); err != nil {
-			// The next hop has the message: answering 4xx now would only
-			// send it twice. Log loudly and carry on.
-			r.log.Error("ledger record failed after delivery", "trace", t.trace, "err", err)
+		keys = append(keys, ledgerKey(msgHash, rc))
+	}
+	delivered := len(keys)
+	entry := audit.Entry{
+		Actor: "relay", Action: "deliver", TraceID: t.trace, MessageID: msgID,
+		Detail: map[string]string{
+			"action": string(g.action), "rule": g.outcome.Rule,
+			"delivered": strconv.Itoa(delivered), "failed": strconv.Itoa(len(g.rcpts) - delivered),
+		},
+	}
+	if delivered == 0 {
+		if _, err := r.deps.Audit.Append(ctx, entry); err != nil {
+			r.log.Error("audit append failed", "trace", t.trace, "err", err)
 		}
+	} else if err := r.deps.Store.LedgerRecordAll(ctx, keys, msgID, "250", func(tx *sql.Tx) error {
+		_, err := r.deps.Audit.AppendTx(ctx, tx, entry)
+		return err
+	}); err != nil {
+		// The next hop has the message: answering 4xx now would only send
+		// it twice. Log loudly and carry on.
+		r.log.Error("ledger record failed after delivery", "trace", t.trace, "err", err)
 	}
 	failpoint.Hit(failpoint.AfterDeliver)
 	r.m.messages.WithLabelValues(string(g.action)).Add(float64(delivered))
-	r.auditf(ctx, t, msgID, "deliver", map[string]string{
-		"action": string(g.action), "rule": g.outcome.Rule,
-		"delivered": strconv.Itoa(delivered), "failed": strconv.Itoa(len(g.rcpts) - delivered),
-	})
 	return out
 }
 

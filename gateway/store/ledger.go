@@ -63,15 +63,32 @@ func (s *Store) LedgerDelivered(ctx context.Context, key string) (bool, error) {
 // next hop, with the message id and the next hop's reply (which must not
 // carry message content). Recording a key again replaces its entry.
 func (s *Store) LedgerRecord(ctx context.Context, key, messageID, reply string) error {
-	if err := checkLedgerKey(key); err != nil {
-		return fmt.Errorf("failed to record delivery: %w", err)
+	return s.LedgerRecordAll(ctx, []string{key}, messageID, reply)
+}
+
+// LedgerRecordAll records several deliveries of one message in one
+// transaction; each function in also runs in it too (the relay appends the
+// delivery's audit entry this way).
+func (s *Store) LedgerRecordAll(ctx context.Context, keys []string, messageID, reply string, also ...func(*sql.Tx) error) error {
+	for _, key := range keys {
+		if err := checkLedgerKey(key); err != nil {
+			return fmt.Errorf("failed to record delivery: %w", err)
+		}
 	}
 	return s.writeTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx,
-			"INSERT OR REPLACE INTO ledger (key, message_id, reply, recorded) VALUES (?, ?, ?, ?)",
-			key, messageID, reply, time.Now().UnixNano())
-		if err != nil {
-			return fmt.Errorf("failed to record delivery: %w", err)
+		now := time.Now().UnixNano()
+		for _, key := range keys {
+			_, err := tx.ExecContext(ctx,
+				"INSERT OR REPLACE INTO ledger (key, message_id, reply, recorded) VALUES (?, ?, ?, ?)",
+				key, messageID, reply, now)
+			if err != nil {
+				return fmt.Errorf("failed to record delivery: %w", err)
+			}
+		}
+		for _, fn := range also {
+			if err := fn(tx); err != nil {
+				return err
+			}
 		}
 		return nil
 	})

@@ -82,7 +82,11 @@ func (m *Message) validate() error {
 // The database write lock is held while ciphertext is read, so it should
 // come from a fast source (age.Encrypt over a message already received in
 // full), never straight from a network peer.
-func (s *Store) PutMessage(ctx context.Context, m *Message, ciphertext io.Reader) error {
+//
+// Each function in also runs in the same transaction after the message is
+// written (the relay appends the message's audit entry this way, so the
+// record and its audit entry are committed together, with one fsync).
+func (s *Store) PutMessage(ctx context.Context, m *Message, ciphertext io.Reader, also ...func(*sql.Tx) error) error {
 	if err := m.validate(); err != nil {
 		return fmt.Errorf("failed to store message: %w", err)
 	}
@@ -152,6 +156,11 @@ func (s *Store) PutMessage(ctx context.Context, m *Message, ciphertext io.Reader
 			size, sum, chunks, m.ID)
 		if err != nil {
 			return fmt.Errorf("failed to record ciphertext size: %w", err)
+		}
+		for _, fn := range also {
+			if err := fn(tx); err != nil {
+				return err
+			}
 		}
 		return nil
 	})
