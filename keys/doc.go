@@ -41,6 +41,16 @@
 // (or on [Client.RefreshWrapKey]); old wrapped secrets keep unwrapping
 // until the key's min_decryption_version is raised.
 //
+// [Client.Rewrap] moves stored secrets to the latest version with Transit
+// rewrap (batch_input): Vault decrypts and re-encrypts internally, so the
+// bound plaintext never leaves it and is unchanged.
+// [Client.SetWrapKeyMinDecryptionVersion] then retires the old versions;
+// gateway/lifecycle refuses to call it while the store still needs them.
+// [Client.BreakGlass] is an administrator's unwrap: it first records the
+// access in KV (which only the admin policy may write, so relay and portal
+// tokens get 403), then unwraps like the portal. There is no separate
+// escrow key: the wrap key, which never leaves Vault, is the escrow.
+//
 // # Tokens and what they can do
 //
 // [Setup] installs three policies (files in deploy/vault) and issues one
@@ -69,6 +79,21 @@
 // its domain. Every entry is validated with [ParseRecipient]: X25519,
 // post-quantum hybrid, tagged P-256, SSH, and plugin recipients whose
 // plugin binary is installed.
+//
+// # Authentication and availability
+//
+// A [Client] holds a literal token, a token file (re-read when it changes,
+// as a Vault Agent sink is), or logs in with AppRole ([Config].AppRoleID
+// and AppRoleSecretIDFile; [SetupWith] creates one role per policy).
+// [Client.KeepAlive] renews the token with the Vault API's lifetime watcher
+// and logs in again before an AppRole token reaches its maximum TTL. Every
+// request also recovers on its own: when Vault calls the token invalid
+// ([ErrInvalidToken]) the client logs in again or re-reads the token file
+// and retries once; a plain policy denial is never retried.
+//
+// [Config].FailoverAddresses lists further nodes of an HA cluster. When
+// the current node does not answer, answers 5xx or is sealed, the client
+// moves to the next one; any unsealed standby forwards to the active node.
 //
 // # Errors
 //

@@ -32,6 +32,11 @@ var (
 
 	// ErrSealed means Vault answered but is sealed or uninitialised.
 	ErrSealed = errors.New("vault is sealed or not initialised")
+
+	// ErrInvalidToken is matched by a 403 that Vault gave because the token
+	// itself is unknown, expired or revoked (not because its policy denies
+	// the request). It also matches ErrPermissionDenied.
+	ErrInvalidToken = errors.New("vault token is invalid")
 )
 
 // VaultError is a failed Vault request. Its message names the operation and
@@ -72,6 +77,8 @@ func (e *VaultError) Is(target error) bool {
 	switch target {
 	case ErrPermissionDenied:
 		return e.StatusCode == http.StatusForbidden
+	case ErrInvalidToken:
+		return e.StatusCode == http.StatusForbidden && containsFold(e.Messages, "invalid token")
 	case ErrNotFound:
 		return e.StatusCode == http.StatusNotFound
 	case ErrSealed:
@@ -109,12 +116,7 @@ func vaultErr(op string, err error) error {
 	if errors.As(err, &re) {
 		ve.StatusCode = re.StatusCode
 		for _, m := range re.Errors {
-			// Vault wraps messages as "1 error occurred:\n\t* permission denied\n\n".
-			m = strings.TrimSpace(m)
-			if i := strings.LastIndex(m, "* "); i >= 0 && strings.HasPrefix(m, "1 error occurred") {
-				m = strings.TrimSpace(m[i+2:])
-			}
-			ve.Messages = append(ve.Messages, m)
+			ve.Messages = append(ve.Messages, splitMultiError(m)...)
 		}
 	}
 	return ve
@@ -123,4 +125,25 @@ func vaultErr(op string, err error) error {
 // notFound is the error for a read that returned no data.
 func notFound(op string) error {
 	return &VaultError{Op: op, StatusCode: http.StatusNotFound, Messages: []string{"no data"}, Err: ErrNotFound}
+}
+
+// splitMultiError unpacks Vault's go-multierror strings, such as
+// "2 errors occurred:\n\t* permission denied\n\t* invalid token\n\n", into
+// one message per error.
+func splitMultiError(m string) []string {
+	m = strings.TrimSpace(m)
+	head, rest, ok := strings.Cut(m, "\n")
+	if !ok || !strings.HasSuffix(head, "occurred:") {
+		return []string{m}
+	}
+	var out []string
+	for _, line := range strings.Split(rest, "\n") {
+		if line = strings.TrimSpace(line); line != "" {
+			out = append(out, strings.TrimSpace(strings.TrimPrefix(line, "*")))
+		}
+	}
+	if len(out) == 0 {
+		return []string{m}
+	}
+	return out
 }

@@ -20,6 +20,14 @@ type Credentials struct {
 	RelayToken  string
 	PortalToken string
 	AdminToken  string
+
+	// AppRoles are the roles' AppRole credentials, keyed by policy name
+	// (sealpost-relay, sealpost-portal, sealpost-admin). RoleID is always
+	// set; SecretID only when [SetupOptions].SecretIDs asked for one.
+	AppRoles map[string]AppRoleCredentials
+	// AuditDevices lists Vault's enabled audit devices after Setup, as
+	// "path (type)". Empty means Vault records nothing, unwraps included.
+	AuditDevices []string
 }
 
 // TokenPeriod is the period of the tokens Setup issues.
@@ -40,7 +48,30 @@ const TokenPeriod = 768 * time.Hour
 //
 // Running it again changes nothing but issuing new tokens: no key is
 // recreated or rotated, and the MAC key is kept.
+//
+// Setup also creates the AppRoles and, with options, the audit device:
+// see [SetupWith]. Setup(ctx, root) is SetupWith(ctx, root, SetupOptions{}).
 func Setup(ctx context.Context, root *Client) (Credentials, error) {
+	return SetupWith(ctx, root, SetupOptions{})
+}
+
+// SetupWith is [Setup] with options. Besides what Setup does, it
+//
+//   - enables the AppRole auth method at AppRoleMount and writes one role
+//     per policy (sealpost-relay, sealpost-portal, sealpost-admin): tokens
+//     carry only that policy, are renewable, and live
+//     SetupOptions.AppRoleTokenTTL, at most AppRoleTokenMaxTTL;
+//   - issues one new secret id per role if SetupOptions.SecretIDs is set;
+//   - enables a file audit device writing to SetupOptions.AuditFile, unless
+//     one already writes there.
+//
+// Run twice with the same options, it changes nothing but issuing new
+// tokens and secret ids: role ids stay, and no second audit device is
+// enabled.
+func SetupWith(ctx context.Context, root *Client, opt SetupOptions) (Credentials, error) {
+	if err := opt.setDefaults(); err != nil {
+		return Credentials{}, err
+	}
 	if err := root.setupMounts(ctx); err != nil {
 		return Credentials{}, fmt.Errorf("failed to set up vault mounts: %w", err)
 	}
@@ -76,6 +107,12 @@ func Setup(ctx context.Context, root *Client) (Credentials, error) {
 			return Credentials{}, fmt.Errorf("failed to create %s token: %w", t.policy, err)
 		}
 		*t.dst = tok
+	}
+	if creds.AppRoles, err = root.setupAppRoles(ctx, opt); err != nil {
+		return Credentials{}, fmt.Errorf("failed to set up AppRoles: %w", err)
+	}
+	if creds.AuditDevices, err = root.setupAudit(ctx, opt.AuditFile); err != nil {
+		return Credentials{}, fmt.Errorf("failed to set up the audit device: %w", err)
 	}
 	return creds, nil
 }
@@ -153,14 +190,19 @@ func (c *Client) ensureTransitKey(ctx context.Context, name, typ, wantPrefix str
 const createKeyTimeout = 2 * time.Minute
 
 func (c *Client) createKey(ctx context.Context, path, typ string) error {
-	if err := c.loadToken(); err != nil {
+	tok, err := c.ensureToken(ctx)
+	if err != nil {
 		return err
 	}
 	cl, err := c.api.Clone()
 	if err != nil {
 		return fmt.Errorf("failed to clone vault client: %w", err)
 	}
-	cl.SetToken(c.api.Token())
+	cl.ClearNamespace()
+	cl.SetToken(tok)
+	if err := cl.SetAddress(c.api.Address()); err != nil {
+		return fmt.Errorf("failed to clone vault client: %w", err)
+	}
 	cl.SetClientTimeout(createKeyTimeout)
 	ctx, cancel := context.WithTimeout(ctx, createKeyTimeout)
 	defer cancel()

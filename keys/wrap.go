@@ -129,7 +129,7 @@ func (c *Client) RotateAuditKey(ctx context.Context) (int, error) {
 }
 
 func (c *Client) rotate(ctx context.Context, name string) (int, error) {
-	if _, err := c.write(ctx, "transit rotate", c.transitPath("keys", name)+"/rotate", map[string]any{}); err != nil {
+	if err := c.writeSlow(ctx, "transit rotate", c.transitPath("keys", name)+"/rotate", map[string]any{}); err != nil {
 		return 0, fmt.Errorf("failed to rotate key: %w", err)
 	}
 	d, err := c.read(ctx, "transit read key", c.transitPath("keys", name))

@@ -25,6 +25,10 @@
 //     assurance and labelled as such), retention (default 30d; "0" keeps a
 //     sealed message until it is recalled) and allow_direct (default true:
 //     recipients with their own age key may skip the portal).
+//   - internal_domains: the organisation's own domains ("example.org", or
+//     "*.example.org" for its subdomains). A recipient outside them is
+//     external (see external_recipient). Empty or absent: every recipient
+//     is external.
 //   - rules: the ordered list of rules.
 //   - default (required): the action for recipients no rule matched.
 //
@@ -59,8 +63,26 @@
 //   - tls, authenticated: how the client submitted the message.
 //   - detector: a list of {name, min_score, min_count}; matches when the named
 //     [Detector] found at least min_count (default 1) items with a score of at
-//     least min_score. Detectors are plugged in with [WithDetectors]; naming
-//     one that is not registered is a validation error.
+//     least min_score. Detectors are plugged in with [WithDetectors]; an
+//     [Analyzer] among them provides every name in its Names. Naming a
+//     detector that is neither registered nor one of [BuiltinDetectorNames]
+//     is a validation error.
+//   - unscannable: true or false; whether a part could not be scanned (an
+//     image, an unknown binary, a malformed file, or a part cut short by a
+//     scanning budget).
+//   - encrypted_attachment: true or false; whether a part is password
+//     protected or encrypted (zip, OOXML or PDF with a password, PGP, S/MIME,
+//     age) inside the message.
+//   - attachment_type: short attachment types such as pdf, docx, xlsx, zip,
+//     image, text; matches when the message has any of them.
+//   - external_recipient: true or false; whether the recipient's domain is
+//     outside internal_domains.
+//
+// The content conditions (detector, unscannable, encrypted_attachment,
+// attachment_type) need the classifier of package policy/classify, which
+// the relay always registers. A policy compiled without it (a tool that only
+// validates the file, or [Default] with no options) accepts the built-in
+// names, never matches them, and lists them in [Engine.Missing].
 //
 // # Sender signals only raise protection
 //
@@ -77,8 +99,10 @@
 // # Already-encrypted mail
 //
 // The shipped default policy ([Default]) seals on subject tags, on
-// X-Sealpost-Encrypt and on a Private or Confidential Sensitivity header, and
-// passes mail that is already end-to-end encrypted: its body is ciphertext the
+// X-Sealpost-Encrypt and on a Private or Confidential Sensitivity header; it
+// seals mail whose PHI score (the "phi" finding of the classifier) is 0.5 or
+// more, and unscannable or encrypted content bound for external recipients.
+// It passes mail that is already end-to-end encrypted: its body is ciphertext the
 // recipient can open, and sealing it again would only send the recipient
 // through the portal. A sender signal still seals such a message, because
 // PGP and S/MIME leave the Subject and other headers in the clear. When the

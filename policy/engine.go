@@ -34,6 +34,30 @@ type rule struct {
 	tls              *bool
 	authenticated    *bool
 	detectors        []detectorCond
+
+	unscannable         *bool
+	encryptedAttachment *bool
+	attachmentTypes     []string
+	externalRecipient   *bool
+}
+
+// uses lists the built-in finding names the rule depends on, for
+// [Engine.Missing]. attachment_type depends on an analyzer being present,
+// which every analyzer reporting FindingUnscannable is.
+func (r *rule) uses() []string {
+	var out []string
+	for _, d := range r.detectors {
+		if slices.Contains(BuiltinDetectorNames(), d.name) {
+			out = append(out, d.name)
+		}
+	}
+	if r.unscannable != nil || r.attachmentTypes != nil {
+		out = append(out, FindingUnscannable)
+	}
+	if r.encryptedAttachment != nil {
+		out = append(out, FindingEncryptedAttachment)
+	}
+	return out
 }
 
 type headerCond struct {
@@ -76,6 +100,7 @@ type message struct {
 	labels       []msipLabel
 	headerCache  map[string][]string
 	findings     map[string]*Finding
+	attachTypes  []string
 }
 
 // Decide applies the policy to one message. It fails only if the context is
@@ -108,6 +133,31 @@ func (e *Engine) Decide(ctx context.Context, in *Input) (*Decision, error) {
 	if len(e.detectors) > 0 {
 		m.findings = map[string]*Finding{}
 		for _, det := range e.detectors {
+			if a, ok := det.(Analyzer); ok {
+				an, err := a.Analyze(ctx, in)
+				if err != nil {
+					return nil, fmt.Errorf("failed to run detector %s: %w", det.Name(), err)
+				}
+				if an == nil {
+					continue
+				}
+				names := a.Names()
+				for i := range an.Findings {
+					f := an.Findings[i]
+					if f.Count <= 0 || !slices.Contains(names, f.Detector) || m.findings[f.Detector] != nil {
+						continue
+					}
+					m.findings[f.Detector] = &f
+					d.Findings = append(d.Findings, f)
+				}
+				for _, t := range an.AttachmentTypes {
+					t = strings.ToLower(t)
+					if !slices.Contains(m.attachTypes, t) {
+						m.attachTypes = append(m.attachTypes, t)
+					}
+				}
+				continue
+			}
 			f, err := det.Detect(ctx, in)
 			if err != nil {
 				return nil, fmt.Errorf("failed to run detector %s: %w", det.Name(), err)
@@ -119,6 +169,7 @@ func (e *Engine) Decide(ctx context.Context, in *Input) (*Decision, error) {
 			m.findings[f.Detector] = f
 			d.Findings = append(d.Findings, *f)
 		}
+		d.AttachmentTypes = m.attachTypes
 	}
 
 	d.Outcomes = make([]Outcome, len(in.Recipients))
@@ -133,13 +184,14 @@ func (e *Engine) Decide(ctx context.Context, in *Input) (*Decision, error) {
 func (e *Engine) decideRecipient(m *message, rcpt string) Outcome {
 	nr := normalizeAddress(rcpt)
 	_, domain := splitAddress(nr)
+	external := !matchDomain(e.internal, domain)
 
 	var first, signal *rule
 	for _, r := range e.rules {
 		if first != nil && (signal != nil || !r.signal) {
 			continue
 		}
-		if !r.matches(m, nr, domain) {
+		if !r.matches(m, nr, domain, external) {
 			continue
 		}
 		if first == nil {
@@ -194,7 +246,7 @@ func (e *Engine) decideRecipient(m *message, rcpt string) Outcome {
 
 // matches reports whether every condition of r holds for recipient rcpt
 // (normalized) in domain.
-func (r *rule) matches(m *message, rcpt, domain string) bool {
+func (r *rule) matches(m *message, rcpt, domain string, external bool) bool {
 	if r.subjectTag != nil && *r.subjectTag != m.hasTag {
 		return false
 	}
@@ -230,7 +282,28 @@ func (r *rule) matches(m *message, rcpt, domain string) bool {
 	if r.detectors != nil && !m.detectorMatches(r.detectors) {
 		return false
 	}
+	if r.externalRecipient != nil && *r.externalRecipient != external {
+		return false
+	}
+	if r.unscannable != nil && *r.unscannable != (m.findings[FindingUnscannable] != nil) {
+		return false
+	}
+	if r.encryptedAttachment != nil && *r.encryptedAttachment != (m.findings[FindingEncryptedAttachment] != nil) {
+		return false
+	}
+	if r.attachmentTypes != nil && !anyIn(r.attachmentTypes, m.attachTypes) {
+		return false
+	}
 	return true
+}
+
+func anyIn(want, have []string) bool {
+	for _, w := range want {
+		if slices.Contains(have, w) {
+			return true
+		}
+	}
+	return false
 }
 
 func matchDomain(ps []domainPattern, domain string) bool {

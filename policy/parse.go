@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -37,6 +38,8 @@ type file struct {
 	Defaults    fileDefaults `yaml:"defaults"`
 	Rules       []fileRule   `yaml:"rules"`
 	Default     string       `yaml:"default"`
+
+	InternalDomains []string `yaml:"internal_domains"`
 }
 
 type fileDefaults struct {
@@ -68,6 +71,11 @@ type fileWhen struct {
 	TLS             *bool                `yaml:"tls"`
 	Authenticated   *bool                `yaml:"authenticated"`
 	Detector        []fileDetectorSelect `yaml:"detector"`
+
+	Unscannable         *bool    `yaml:"unscannable"`
+	EncryptedAttachment *bool    `yaml:"encrypted_attachment"`
+	AttachmentType      []string `yaml:"attachment_type"`
+	ExternalRecipient   *bool    `yaml:"external_recipient"`
 }
 
 type fileDetectorSelect struct {
@@ -102,7 +110,20 @@ type Engine struct {
 	defaultRule *rule
 	detectors   []Detector
 	digest      string
+	// internal are the organisation's own domains (internal_domains): a
+	// recipient outside them is external.
+	internal []domainPattern
+	// missing lists the built-in detector names that rules use but no
+	// registered detector provides.
+	missing []string
 }
+
+// Missing returns the built-in detector names (see [BuiltinDetectorNames])
+// that the policy's rules use but that no detector given with
+// [WithDetectors] provides. Conditions on them never match. A relay must
+// refuse to run a policy with missing detectors; tools that only validate
+// may ignore them.
+func (e *Engine) Missing() []string { return append([]string(nil), e.missing...) }
 
 // Digest identifies the policy source ("sha256:" and the hex digest of the
 // file). It is recorded with every decision.
@@ -274,10 +295,22 @@ func (p *parser) compile(f *file, detectors []Detector) (*Engine, error) {
 		if d == nil {
 			return nil, errors.New("detectors: nil detector")
 		}
-		if known[d.Name()] {
-			return nil, fmt.Errorf("detectors: two detectors named %q", d.Name())
+		names := []string{d.Name()}
+		if a, ok := d.(Analyzer); ok {
+			names = append(names, a.Names()...)
 		}
-		known[d.Name()] = true
+		for _, name := range names {
+			if known[name] {
+				return nil, fmt.Errorf("detectors: two detectors named %q", name)
+			}
+			known[name] = true
+		}
+	}
+	var err error
+	if len(f.InternalDomains) > 0 { // an empty list is allowed: every recipient is external
+		if e.internal, err = domainList("internal_domains", f.InternalDomains); err != nil {
+			return nil, err
+		}
 	}
 
 	for i, t := range f.SubjectTags {
@@ -317,6 +350,11 @@ func (p *parser) compile(f *file, detectors []Detector) (*Engine, error) {
 		}
 		names[r.name] = i
 		e.rules = append(e.rules, r)
+		for _, name := range r.uses() {
+			if !known[name] && !slices.Contains(e.missing, name) {
+				e.missing = append(e.missing, name)
+			}
+		}
 	}
 
 	if f.Default == "" {
@@ -455,7 +493,7 @@ func compileWhen(r *rule, w *fileWhen, detectors map[string]bool) error {
 		if d.Name == "" {
 			return fmt.Errorf("when.detector[%d].name: missing", j)
 		}
-		if !detectors[d.Name] {
+		if !detectors[d.Name] && !slices.Contains(BuiltinDetectorNames(), d.Name) {
 			return fmt.Errorf("when.detector[%d].name: unknown detector %q", j, d.Name)
 		}
 		if d.MinScore < 0 || d.MinScore > 1 {
@@ -469,6 +507,19 @@ func compileWhen(r *rule, w *fileWhen, detectors map[string]bool) error {
 			minCount = 1
 		}
 		r.detectors = append(r.detectors, detectorCond{name: d.Name, minScore: d.MinScore, minCount: minCount})
+	}
+	r.unscannable = w.Unscannable
+	r.encryptedAttachment = w.EncryptedAttachment
+	r.externalRecipient = w.ExternalRecipient
+	if w.AttachmentType != nil && len(w.AttachmentType) == 0 {
+		return errors.New("when.attachment_type: empty list matches nothing")
+	}
+	for _, t := range w.AttachmentType {
+		t = strings.ToLower(strings.TrimSpace(t))
+		if t == "" {
+			return errors.New("when.attachment_type: empty entry")
+		}
+		r.attachmentTypes = append(r.attachmentTypes, t)
 	}
 	return nil
 }

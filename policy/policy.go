@@ -124,6 +124,57 @@ type Detector interface {
 	Detect(ctx context.Context, in *Input) (*Finding, error)
 }
 
+// Analyzer is a [Detector] that examines a message once and reports
+// findings under several names, together with facts about the message's
+// parts. The engine calls Analyze instead of Detect, once per message, so
+// that expensive work (extracting text from attachments) is shared by every
+// finding. Rules refer to each name in Names with a `detector` condition,
+// and to the facts with `unscannable`, `encrypted_attachment` and
+// `attachment_type`.
+type Analyzer interface {
+	Detector
+	// Names lists every finding name Analyze may report.
+	Names() []string
+	// Analyze inspects the message. Findings whose Detector is not in
+	// Names are dropped. An error makes Decide fail.
+	Analyze(ctx context.Context, in *Input) (*Analysis, error)
+}
+
+// Analysis is what an [Analyzer] found in one message.
+type Analysis struct {
+	// Findings, each with Detector set to one of the analyzer's Names. The
+	// findings named [FindingUnscannable] and [FindingEncryptedAttachment]
+	// drive the `unscannable` and `encrypted_attachment` conditions.
+	Findings []Finding
+	// AttachmentTypes are the short types of the message's attachments
+	// ("pdf", "docx", "zip", "image", …) for `attachment_type` conditions.
+	AttachmentTypes []string
+}
+
+// Finding names with a meaning of their own to the engine.
+const (
+	// FindingUnscannable counts the parts that could not be scanned (images,
+	// unknown binaries, malformed files, parts cut short by a budget).
+	FindingUnscannable = "unscannable"
+	// FindingEncryptedAttachment counts password-protected archives and
+	// documents and encrypted parts (PGP, S/MIME, age) inside the message.
+	FindingEncryptedAttachment = "encrypted_attachment"
+)
+
+// BuiltinDetectorNames returns the names of the findings that Sealpost's own
+// classifier (package policy/classify) reports. A policy may refer to them
+// even when it is compiled without the classifier (as [Default] is, and as
+// tools that only validate a file do); their conditions then never match,
+// and [Engine.Missing] lists them. The relay always compiles its policy
+// with the classifier.
+func BuiltinDetectorNames() []string {
+	return []string{
+		"phi", "clinical", "structured", FindingUnscannable, FindingEncryptedAttachment,
+		"nhs_number", "chi_number", "hc_number", "nino", "ssn", "npi", "dea", "mbi", "mrn",
+		"snomed", "icd10", "dob",
+	}
+}
+
 // Decision is the policy's answer for one message.
 type Decision struct {
 	// Outcomes has one entry per Input.Recipients entry, in the same order.
@@ -135,6 +186,8 @@ type Decision struct {
 	Encrypted string
 	// Findings are the detectors' findings with redacted evidence.
 	Findings []Finding
+	// AttachmentTypes are the attachment types an [Analyzer] reported.
+	AttachmentTypes []string
 	// Policy is the digest of the policy file that decided ("sha256:…").
 	Policy string
 }
@@ -166,11 +219,12 @@ type jsonFinding struct {
 }
 
 type jsonDecision struct {
-	Policy    string        `json:"policy"`
-	Mode      string        `json:"mode"`
-	Encrypted string        `json:"encrypted,omitempty"`
-	Findings  []jsonFinding `json:"findings"`
-	Outcomes  []jsonOutcome `json:"outcomes"`
+	Policy          string        `json:"policy"`
+	Mode            string        `json:"mode"`
+	Encrypted       string        `json:"encrypted,omitempty"`
+	Findings        []jsonFinding `json:"findings"`
+	AttachmentTypes []string      `json:"attachment_types,omitempty"`
+	Outcomes        []jsonOutcome `json:"outcomes"`
 }
 
 // JSON returns the explanation of d that is stored with the message and in
@@ -183,6 +237,8 @@ func (d *Decision) JSON() json.RawMessage {
 		Encrypted: d.Encrypted,
 		Findings:  []jsonFinding{},
 		Outcomes:  []jsonOutcome{},
+
+		AttachmentTypes: d.AttachmentTypes,
 	}
 	if d.Monitor {
 		out.Mode = modeMonitor

@@ -23,19 +23,21 @@ type Config struct {
 	// Organisation is the name recipients see in notices. Default: "Sealpost".
 	Organisation string `yaml:"organisation"`
 
-	Relay      Relay    `yaml:"relay"`
-	Portal     Portal   `yaml:"portal"`
-	Admin      Admin    `yaml:"admin"`
-	Vault      Vault    `yaml:"vault"`
-	Store      Store    `yaml:"store"`
-	Audit      Audit    `yaml:"audit"`
-	Policy     Policy   `yaml:"policy"`
-	Seal       Seal     `yaml:"seal"`
-	NextHop    NextHop  `yaml:"next_hop"`
-	TLSNextHop NextHop  `yaml:"tls_next_hop"`
-	Log        Log      `yaml:"log"`
-	Spool      Spool    `yaml:"spool"`
-	Degraded   Degraded `yaml:"degraded"`
+	Relay      Relay     `yaml:"relay"`
+	Portal     Portal    `yaml:"portal"`
+	Admin      Admin     `yaml:"admin"`
+	Vault      Vault     `yaml:"vault"`
+	Store      Store     `yaml:"store"`
+	Audit      Audit     `yaml:"audit"`
+	Policy     Policy    `yaml:"policy"`
+	Seal       Seal      `yaml:"seal"`
+	NextHop    NextHop   `yaml:"next_hop"`
+	TLSNextHop NextHop   `yaml:"tls_next_hop"`
+	Log        Log       `yaml:"log"`
+	Spool      Spool     `yaml:"spool"`
+	Degraded   Degraded  `yaml:"degraded"`
+	Retention  Retention `yaml:"retention"`
+	Rewrap     Rewrap    `yaml:"rewrap"`
 }
 
 // Relay configures the SMTP and LMTP listeners.
@@ -96,6 +98,10 @@ type Admin struct {
 type Vault struct {
 	// Address of Vault. Default: $VAULT_ADDR.
 	Address string `yaml:"address"`
+	// FailoverAddresses are further nodes of the same Vault cluster, tried
+	// in turn when the current node does not answer, answers 5xx or is
+	// sealed. Standbys forward to the active node. Default: none.
+	FailoverAddresses []string `yaml:"failover_addresses"`
 	// TokenFile is re-read when it changes (a Vault Agent sink). Default: none.
 	TokenFile string `yaml:"token_file"`
 	// Token is a literal token; prefer TokenFile. Default: $VAULT_TOKEN if
@@ -117,6 +123,25 @@ type Vault struct {
 	KVMount string `yaml:"kv_mount"`
 	// Timeout bounds each Vault call. Default: 5s.
 	Timeout time.Duration `yaml:"timeout"`
+	// DirectoryTTL is how long the relay reuses a recipient-directory
+	// answer before asking Vault again; a key added or removed takes effect
+	// within it. Errors are never reused. Default: 30s.
+	DirectoryTTL time.Duration `yaml:"directory_ttl"`
+	// AppRole logs in with AppRole instead of a token; `sealpost vault
+	// setup` creates the roles.
+	AppRole VaultAppRole `yaml:"approle"`
+}
+
+// VaultAppRole configures an AppRole login. It excludes vault.token and
+// vault.token_file. The token is renewed, and the node logs in again when
+// it expires or Vault calls it invalid.
+type VaultAppRole struct {
+	// RoleID is the role id (`sealpost vault setup` prints it). Default:
+	// none, no AppRole login.
+	RoleID string `yaml:"role_id"`
+	// SecretIDFile holds the secret id; it is read at each login. Required
+	// with role_id. Default: none.
+	SecretIDFile string `yaml:"secret_id_file"`
 }
 
 // Store configures the message store.
@@ -221,6 +246,28 @@ type Degraded struct {
 	PassWhenVaultDown bool `yaml:"pass_when_vault_down"`
 }
 
+// Retention configures the job that crypto-shreds messages whose retention,
+// set by the policy, has passed.
+type Retention struct {
+	// SweepEvery is how often the node recalls every message whose
+	// retention deadline has passed (its wrapped secret and ciphertext are
+	// destroyed, as by `sealpost message recall`). Default: 5m.
+	SweepEvery time.Duration `yaml:"sweep_every"`
+}
+
+// Rewrap configures the background job that moves stored wrapped secrets to
+// the newest wrap key version after a rotation.
+type Rewrap struct {
+	// TokenFile holds a Vault token allowed to read the wrap key and to
+	// call Transit rewrap on it (the sealpost-rewrap policy in
+	// docs/keys.md). It cannot decrypt. Default: none, the node does not
+	// rewrap; run `sealpost keys rewrap` after a rotation instead.
+	TokenFile string `yaml:"token_file"`
+	// Every is how often the node runs the rewrap when token_file is set;
+	// a run with nothing to do only reads the store. Default: 1h.
+	Every time.Duration `yaml:"every"`
+}
+
 // Load reads, defaults and validates a config file.
 func Load(path string) (*Config, error) {
 	data, err := os.ReadFile(path)
@@ -275,7 +322,10 @@ func (c *Config) Defaults() {
 
 	v := &c.Vault
 	setDefault(&v.Address, os.Getenv("VAULT_ADDR"))
-	if v.TokenFile == "" {
+	if len(v.FailoverAddresses) == 0 {
+		v.FailoverAddresses = nil // "[]" and absent mean the same
+	}
+	if v.TokenFile == "" && v.AppRole.RoleID == "" {
 		setDefault(&v.Token, os.Getenv("VAULT_TOKEN"))
 	}
 	setDefault(&v.TransitMount, "transit")
@@ -283,6 +333,9 @@ func (c *Config) Defaults() {
 	setDefault(&v.AuditKey, "sealpost-audit")
 	setDefault(&v.KVMount, "sealpost")
 	setDefaultDuration(&v.Timeout, 5*time.Second)
+	if v.DirectoryTTL == 0 {
+		v.DirectoryTTL = 30 * time.Second
+	}
 
 	setDefault(&c.Store.Path, "var/sealpost.db")
 	setDefault(&c.Audit.CheckpointPath, "var/audit.checkpoint")
@@ -296,6 +349,8 @@ func (c *Config) Defaults() {
 	setDefault(&c.Log.Level, "info")
 	setDefault(&c.Log.Format, "text")
 	setDefaultInt64(&c.Spool.MemoryLimit, 1<<20)
+	setDefaultDuration(&c.Retention.SweepEvery, 5*time.Minute)
+	setDefaultDuration(&c.Rewrap.Every, time.Hour)
 }
 
 // FieldError names the field of a configuration problem.
@@ -360,8 +415,22 @@ func (c *Config) Validate() error {
 	} else if u, err := url.Parse(c.Vault.Address); err != nil || u.Host == "" {
 		bad("vault.address", "%q is not a URL", c.Vault.Address)
 	}
-	if c.Vault.Token == "" && c.Vault.TokenFile == "" {
-		bad("vault.token_file", "a token_file (or token, or VAULT_TOKEN) is required")
+	for i, a := range c.Vault.FailoverAddresses {
+		if u, err := url.Parse(a); err != nil || u.Host == "" {
+			bad(fmt.Sprintf("vault.failover_addresses[%d]", i), "%q is not a URL", a)
+		}
+	}
+	switch ar := c.Vault.AppRole; {
+	case ar.RoleID != "" && c.Vault.TokenFile != "":
+		bad("vault.approle.role_id", "cannot be combined with vault.token_file: choose one way to log in")
+	case ar.RoleID != "" && c.Vault.Token != "":
+		bad("vault.approle.role_id", "cannot be combined with vault.token (or VAULT_TOKEN): choose one way to log in")
+	case ar.RoleID != "" && ar.SecretIDFile == "":
+		bad("vault.approle.secret_id_file", "required with vault.approle.role_id")
+	case ar.RoleID == "" && ar.SecretIDFile != "":
+		bad("vault.approle.role_id", "required with vault.approle.secret_id_file")
+	case ar.RoleID == "" && c.Vault.Token == "" && c.Vault.TokenFile == "":
+		bad("vault.token_file", "a token_file (or token, or VAULT_TOKEN, or approle) is required")
 	}
 	if c.NextHop.Addr == "" {
 		bad("next_hop.addr", "required")
@@ -425,6 +494,12 @@ func (c *Config) Validate() error {
 	}
 	if c.Audit.CheckpointEvery < time.Second {
 		bad("audit.checkpoint_every", "must be at least 1s")
+	}
+	if c.Retention.SweepEvery < 100*time.Millisecond {
+		bad("retention.sweep_every", "must be at least 100ms")
+	}
+	if c.Rewrap.Every < 100*time.Millisecond {
+		bad("rewrap.every", "must be at least 100ms")
 	}
 	return errors.Join(errs...)
 }

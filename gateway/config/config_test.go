@@ -325,7 +325,7 @@ func TestFieldDocs(t *testing.T) {
 		}
 	}
 	leaves := 0
-	for _, typ := range []string{"Config", "Relay", "Portal", "Admin", "Vault", "Store", "Audit", "Policy", "Seal", "NextHop", "Log", "Spool", "Degraded"} {
+	for _, typ := range []string{"Config", "Relay", "Portal", "Admin", "Vault", "VaultAppRole", "Store", "Audit", "Policy", "Seal", "NextHop", "Log", "Spool", "Degraded", "Retention", "Rewrap"} {
 		st, ok := structs[typ]
 		if !ok {
 			t.Errorf("type %s not found in config.go", typ)

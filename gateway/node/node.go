@@ -26,6 +26,7 @@ import (
 	"github.com/sealpost/sealpost/gateway/admin"
 	"github.com/sealpost/sealpost/gateway/audit"
 	"github.com/sealpost/sealpost/gateway/config"
+	"github.com/sealpost/sealpost/gateway/lifecycle"
 	"github.com/sealpost/sealpost/gateway/nexthop"
 	"github.com/sealpost/sealpost/gateway/portal"
 	"github.com/sealpost/sealpost/gateway/relay"
@@ -33,6 +34,7 @@ import (
 	"github.com/sealpost/sealpost/gateway/store"
 	"github.com/sealpost/sealpost/keys"
 	"github.com/sealpost/sealpost/policy"
+	"github.com/sealpost/sealpost/policy/classify"
 )
 
 // sealedGrowth is how much larger a sealed copy is than the original: base64
@@ -73,6 +75,8 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Node, 
 		Address: cfg.Vault.Address, Token: cfg.Vault.Token, TokenFile: cfg.Vault.TokenFile,
 		CACert: cfg.Vault.CACert, TransitMount: cfg.Vault.TransitMount, WrapKey: cfg.Vault.WrapKey,
 		AuditKey: cfg.Vault.AuditKey, KVMount: cfg.Vault.KVMount, Timeout: cfg.Vault.Timeout,
+		FailoverAddresses: cfg.Vault.FailoverAddresses, AppRoleID: cfg.Vault.AppRole.RoleID,
+		AppRoleSecretIDFile: cfg.Vault.AppRole.SecretIDFile, Logger: log.With("component", "vault"),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("failed to set up the Vault client: %w", err)
@@ -82,17 +86,21 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Node, 
 	if n.Store, err = store.Open(cfg.Store.Path); err != nil {
 		return nil, fmt.Errorf("failed to open the store: %w", err)
 	}
-	if n.Audit, err = audit.New(n.Store.DB()); err != nil {
+	if n.Audit, err = audit.New(n.Store.DB(), audit.WithWriter(n.Store.Write), audit.WithLogger(log)); err != nil {
 		return nil, fmt.Errorf("failed to open the audit log: %w", err)
 	}
+	// The classifier (text extraction, identifier detectors, clinical
+	// lexicon, structured payloads, PHI score) runs once per message inside
+	// Decide; rules refer to its findings by name.
+	detectors := policy.WithDetectors(classify.New(classify.Config{}).Detectors()...)
 	var holder *policy.Holder
 	if cfg.Policy.Path != "" {
-		if holder, err = policy.NewHolder(cfg.Policy.Path, log); err != nil {
+		if holder, err = policy.NewHolder(cfg.Policy.Path, log, detectors); err != nil {
 			return nil, fmt.Errorf("failed to load the policy: %w", err)
 		}
 		n.Policy = holder
 	} else {
-		n.Policy = builtinPolicy{policy.Default()}
+		n.Policy = builtinPolicy{policy.Default(detectors)}
 	}
 
 	macKey, err := n.macKey(ctx)
@@ -169,6 +177,7 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Node, 
 		WriteTimeout: cfg.Relay.WriteTimeout, ProcessTimeout: cfg.Relay.ProcessTimeout,
 		RequireTLS: cfg.Relay.RequireTLS, AllowNetworks: nets, Users: users,
 		PassWhenVaultDown: cfg.Degraded.PassWhenVaultDown,
+		DirectoryTTL:      cfg.Vault.DirectoryTTL,
 	}, relay.Deps{
 		Keys: kc, Store: n.Store, Audit: n.Audit, Policy: n.Policy, NextHop: hop, TLSHop: tlsHop,
 		Spool: spool.New(cfg.Spool.Dir, cfg.Spool.MemoryLimit), MACKey: macKey, Archive: archive,
@@ -178,6 +187,13 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Node, 
 		return nil, err
 	}
 
+	if err := n.startLifecycle(ctx, reg); err != nil {
+		return nil, err
+	}
+
+	// Renew the Vault token (log in again with AppRole) for as long as the
+	// node runs.
+	n.goRun(func() { kc.KeepAlive(ctx) })
 	n.goRun(func() { n.Relay.WatchVault(ctx) })
 	n.awaitVaultProbe(ctx)
 	if holder != nil {
@@ -220,6 +236,35 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Node, 
 	log.Info("sealpost node started", "smtp", n.SMTPAddr, "lmtp", n.LMTPAddr, "portal", n.PortalAddr,
 		"admin", n.AdminAddr, "advertised_size", maxSize)
 	return n, nil
+}
+
+// startLifecycle starts the retention job, and the rewrap job if
+// rewrap.token_file is set. The rewrap job has its own Vault client: the
+// relay's token may not rewrap.
+func (n *Node) startLifecycle(ctx context.Context, reg prometheus.Registerer) error {
+	metrics := lifecycle.NewMetrics(reg)
+	mgr, err := lifecycle.New(lifecycle.Deps{Store: n.Store, Audit: n.Audit, Logger: n.log, Metrics: metrics})
+	if err != nil {
+		return err
+	}
+	n.goRun(func() { mgr.RunRetention(ctx, n.cfg.Retention.SweepEvery) })
+	if n.cfg.Rewrap.TokenFile == "" {
+		return nil
+	}
+	v := n.cfg.Vault
+	kc, err := keys.New(keys.Config{
+		Address: v.Address, TokenFile: n.cfg.Rewrap.TokenFile, CACert: v.CACert, TransitMount: v.TransitMount,
+		WrapKey: v.WrapKey, AuditKey: v.AuditKey, KVMount: v.KVMount, Timeout: v.Timeout,
+	})
+	if err != nil {
+		return fmt.Errorf("rewrap.token_file: %w", err)
+	}
+	rw, err := lifecycle.New(lifecycle.Deps{Store: n.Store, Audit: n.Audit, Keys: kc, Logger: n.log, Metrics: metrics})
+	if err != nil {
+		return err
+	}
+	n.goRun(func() { rw.RunRewrap(ctx, n.cfg.Rewrap.Every, "rewrap") })
+	return nil
 }
 
 // awaitVaultProbe gives the relay's first Vault health probe a moment to

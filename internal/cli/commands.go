@@ -87,11 +87,15 @@ func cmdConfig(_ context.Context, e *env, args []string) error {
 	return nil
 }
 
-func cmdPolicy(_ context.Context, e *env, args []string) error {
-	if len(args) != 2 || args[0] != "lint" {
-		return usageError{msg: "want: policy lint FILE"}
+func cmdPolicy(ctx context.Context, e *env, args []string) error {
+	if len(args) > 0 && args[0] == "test" {
+		return cmdPolicyTest(ctx, e, args[1:])
 	}
-	if _, err := policy.Load(args[1]); err != nil {
+	if len(args) != 2 || args[0] != "lint" {
+		return usageError{msg: "want: policy lint FILE, or policy test [--policy FILE] [--json] PATH..."}
+	}
+	// Lint with the classifier's detectors, as the relay loads the file.
+	if _, err := policy.Load(args[1], classifierOption()); err != nil {
 		return err
 	}
 	fmt.Fprintln(e.stdout, "ok:", args[1])
@@ -106,19 +110,20 @@ func vaultClient(cfg *config.Config, token string) (*keys.Client, error) {
 		kc = keys.Config{
 			Address: cfg.Vault.Address, CACert: cfg.Vault.CACert, TransitMount: cfg.Vault.TransitMount,
 			WrapKey: cfg.Vault.WrapKey, AuditKey: cfg.Vault.AuditKey, KVMount: cfg.Vault.KVMount, Timeout: cfg.Vault.Timeout,
-			Token: token,
+			Token: token, FailoverAddresses: cfg.Vault.FailoverAddresses,
 		}
 		if token == "" {
 			kc.Token, kc.TokenFile = cfg.Vault.Token, cfg.Vault.TokenFile
+			kc.AppRoleID, kc.AppRoleSecretIDFile = cfg.Vault.AppRole.RoleID, cfg.Vault.AppRole.SecretIDFile
 		}
 	}
-	if kc.Token == "" && kc.TokenFile == "" {
+	if kc.Token == "" && kc.TokenFile == "" && kc.AppRoleID == "" {
 		kc.Token = os.Getenv("VAULT_TOKEN")
 	}
 	if kc.Address == "" {
 		return nil, usageError{msg: "no Vault address: set VAULT_ADDR or use a config"}
 	}
-	if kc.Token == "" && kc.TokenFile == "" {
+	if kc.Token == "" && kc.TokenFile == "" && kc.AppRoleID == "" {
 		return nil, usageError{msg: "no Vault token: set VAULT_TOKEN"}
 	}
 	return keys.New(kc)
@@ -143,20 +148,44 @@ func adminVault() (*keys.Client, error) {
 }
 
 func cmdVault(ctx context.Context, e *env, args []string) error {
-	if len(args) != 1 || args[0] != "setup" {
-		return usageError{msg: "want: vault setup"}
+	if len(args) < 1 || args[0] != "setup" {
+		return usageError{msg: "want: vault setup [-audit-file PATH] [-secret-ids]"}
+	}
+	var opt keys.SetupOptions
+	fs := newFlags("vault setup", e)
+	fs.StringVar(&opt.AuditFile, "audit-file", "", "enable a Vault file audit device writing to this absolute path on the Vault host (once)")
+	fs.BoolVar(&opt.SecretIDs, "secret-ids", false, "issue a new AppRole secret id for each role")
+	if err := parseFlags(fs, args[1:]); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError{msg: "unexpected argument " + fs.Arg(0)}
 	}
 	kc, err := adminVault()
 	if err != nil {
 		return err
 	}
-	creds, err := keys.Setup(ctx, kc)
+	creds, err := keys.SetupWith(ctx, kc, opt)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(e.stdout, "Vault is set up: transit keys, KV mount, policies sealpost-relay, sealpost-portal, sealpost-admin.")
+	fmt.Fprintln(e.stdout, "Vault is set up: transit keys, KV mount, policies and AppRoles sealpost-relay, sealpost-portal, sealpost-admin.")
 	fmt.Fprintln(e.stdout, "New tokens (store each in its role's token file, readable only by that service):")
 	fmt.Fprintf(e.stdout, "  relay:  %s\n  portal: %s\n  admin:  %s\n", creds.RelayToken, creds.PortalToken, creds.AdminToken)
+	fmt.Fprintln(e.stdout, "AppRoles (vault.approle.role_id; the secret id goes in vault.approle.secret_id_file):")
+	for _, name := range []string{"sealpost-relay", "sealpost-portal", "sealpost-admin"} {
+		ar := creds.AppRoles[name]
+		fmt.Fprintf(e.stdout, "  %-16s role_id %s", name+":", ar.RoleID)
+		if ar.SecretID != "" {
+			fmt.Fprintf(e.stdout, "  secret_id %s", ar.SecretID)
+		}
+		fmt.Fprintln(e.stdout)
+	}
+	if len(creds.AuditDevices) == 0 {
+		fmt.Fprintln(e.stdout, "WARNING: Vault has no audit device, so unwraps are not on Vault's record: rerun with -audit-file PATH.")
+	} else {
+		fmt.Fprintln(e.stdout, "Vault audit devices:", strings.Join(creds.AuditDevices, ", "))
+	}
 	return nil
 }
 

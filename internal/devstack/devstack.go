@@ -101,7 +101,8 @@ func Run(ctx context.Context, o Options, out io.Writer, log *slog.Logger) error 
 	if err != nil {
 		return err
 	}
-	creds, err := keys.Setup(ctx, root)
+	// The audit device records every unwrap on Vault's side too.
+	creds, err := keys.SetupWith(ctx, root, keys.SetupOptions{AuditFile: filepath.Join(varDir, "vault", "audit.log")})
 	if err != nil {
 		return fmt.Errorf("failed to set up vault: %w", err)
 	}

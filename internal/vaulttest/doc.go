@@ -6,6 +6,11 @@
 // server keeps everything in memory: [Server.Restart] gives a fresh, empty
 // Vault on the same address.
 //
+// [StartPersistent] runs a server with file storage, initialised with one
+// unseal key, that can be sealed, unsealed and restarted with its data.
+// [StartCluster] runs a Raft cluster of n such servers on loopback ports
+// for failover tests.
+//
 // # Finding the binary
 //
 // The first of these that exists is used:

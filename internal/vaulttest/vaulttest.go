@@ -31,6 +31,9 @@ type Server struct {
 	// CACert is the PEM file of the CA that signed the server's certificate
 	// when it was started with [StartTLS]; empty otherwise.
 	CACert string
+	// UnsealKey is the single unseal key of a server started with
+	// [StartPersistent] or [StartCluster]; empty for a dev server.
+	UnsealKey string
 
 	bin     string
 	tls     bool
@@ -40,6 +43,14 @@ type Server struct {
 	runs    int
 	cmd     *exec.Cmd
 	exited  chan struct{}
+
+	// hcl, if set, is the server configuration: the server runs with
+	// -config instead of -dev, and is ready as soon as it answers at all
+	// (sealed, standby or uninitialised).
+	hcl string
+	// standby is set for a node of a cluster: Unseal waits only until it
+	// is unsealed, active or not.
+	standby bool
 }
 
 // readyTimeout bounds how long a starting server may take to answer.
@@ -130,6 +141,13 @@ func (s *Server) start() error {
 		"-dev-root-token-id=" + s.RootToken,
 		"-dev-listen-address=" + s.listen,
 		"-log-level=warn"}
+	if s.hcl != "" {
+		cfgPath := filepath.Join(s.dir, "vault.hcl")
+		if err := os.WriteFile(cfgPath, []byte(s.hcl), 0o600); err != nil {
+			return err
+		}
+		args = []string{"server", "-config=" + cfgPath, "-log-level=warn"}
+	}
 	if s.tls {
 		certDir := filepath.Join(s.dir, "tls-"+strconv.Itoa(s.runs))
 		if err := os.MkdirAll(certDir, 0o700); err != nil {
@@ -188,7 +206,7 @@ func (s *Server) waitReady() error {
 		}
 		if resp, err := hc.Do(req); err == nil {
 			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
+			if resp.StatusCode == http.StatusOK || s.hcl != "" {
 				return nil
 			}
 		}
@@ -220,6 +238,9 @@ func (s *Server) Stop(t testing.TB) {
 // Restart stops the server and starts a fresh one on the same address with
 // the same root token. A dev server keeps its state in memory, so the new
 // one is empty: run [Setup] again. A TLS server gets a new CA (CACert).
+//
+// A server from [StartPersistent] keeps its data instead: Restart starts it
+// again on its storage and unseals it with UnsealKey, as an operator would.
 func (s *Server) Restart(t testing.TB) {
 	t.Helper()
 	s.Stop(t)
@@ -227,6 +248,9 @@ func (s *Server) Restart(t testing.TB) {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		if err = s.start(); err == nil {
+			if s.UnsealKey != "" {
+				s.Unseal(t)
+			}
 			return
 		}
 		s.Stop(t)

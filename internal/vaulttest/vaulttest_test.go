@@ -62,3 +62,55 @@ func TestStartRestartStop(t *testing.T) {
 		t.Fatal("server still answers after Stop")
 	}
 }
+
+// A persistent server keeps its data across a restart and can be sealed
+// and unsealed; its tokens stay valid throughout.
+func TestPersistentSealRestart(t *testing.T) {
+	s := StartPersistent(t)
+	if s.UnsealKey == "" || s.RootToken == "" {
+		t.Fatalf("StartPersistent returned no keys: %+v", s)
+	}
+	creds := Setup(t, s)
+	ctx := context.Background()
+	relay := s.Client(t, creds.RelayToken)
+	if err := relay.Health(ctx); err != nil {
+		t.Fatalf("Health: %v", err)
+	}
+	s.Seal(t)
+	if err := relay.Health(ctx); !errors.Is(err, keys.ErrSealed) {
+		t.Fatalf("Health of a sealed vault: got %v, want ErrSealed", err)
+	}
+	s.Unseal(t)
+	if err := relay.Health(ctx); err != nil {
+		t.Fatalf("Health after unseal: %v", err)
+	}
+	addr := s.Addr
+	s.Restart(t)
+	if s.Addr != addr {
+		t.Fatalf("Restart moved the server from %s to %s", addr, s.Addr)
+	}
+	if err := relay.Health(ctx); err != nil {
+		t.Fatalf("Health with the old token after a restart of persistent storage: %v", err)
+	}
+}
+
+// A cluster elects a new active node when the active one is killed.
+func TestClusterFailover(t *testing.T) {
+	c := StartCluster(t, 3)
+	if len(c.Addrs()) != 3 {
+		t.Fatalf("Addrs = %v", c.Addrs())
+	}
+	active := c.Active(t)
+	if active != 0 {
+		t.Fatalf("active node = %d, want the initialised node 0", active)
+	}
+	c.Kill(t, active)
+	next := c.Active(t)
+	if next == active {
+		t.Fatalf("killed node %d is still active", active)
+	}
+	// The root token (in raft storage) works on the new active node.
+	if _, err := c.Nodes[next].API(t).Sys().ListMounts(); err != nil {
+		t.Fatalf("list mounts on the new active node: %v", err)
+	}
+}

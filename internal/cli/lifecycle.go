@@ -1,0 +1,367 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/user"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/sealpost/sealpost/gateway/audit"
+	"github.com/sealpost/sealpost/gateway/config"
+	"github.com/sealpost/sealpost/gateway/lifecycle"
+	"github.com/sealpost/sealpost/gateway/store"
+	"github.com/sealpost/sealpost/keys"
+)
+
+// Usage lines of the lifecycle commands, shown by `sealpost help`.
+const (
+	keysUsage = "keys recipient add|list|remove|import … | rotate [--audit-key] | rewrap | min-version N | versions"
+	msgUsage  = "message show ID | find … | recall ID --reason TEXT | expire | decrypt ID --break-glass --reason TEXT [-o FILE]"
+)
+
+// cmdKeysLifecycle handles rotation, rewrap and the minimum version, and
+// hands everything else to cmdKeys.
+func cmdKeysLifecycle(ctx context.Context, e *env, args []string) error {
+	if len(args) == 0 {
+		return usageError{msg: "want: " + keysUsage}
+	}
+	switch args[0] {
+	case "rotate":
+		return keysRotate(ctx, e, args[1:])
+	case "rewrap":
+		return keysRewrap(ctx, e, args[1:])
+	case "min-version":
+		return keysMinVersion(ctx, e, args[1:])
+	case "versions":
+		return keysVersions(ctx, e, args[1:])
+	}
+	return cmdKeys(ctx, e, args)
+}
+
+// cmdMessageLifecycle handles recall, expiry and break-glass, and hands
+// everything else to cmdMessage.
+func cmdMessageLifecycle(ctx context.Context, e *env, args []string) error {
+	if len(args) > 0 {
+		switch args[0] {
+		case "recall":
+			return messageRecall(ctx, e, args[1:])
+		case "expire":
+			return messageExpire(ctx, e, args[1:])
+		case "decrypt":
+			return messageDecrypt(ctx, e, args[1:])
+		}
+	}
+	return cmdMessage(ctx, e, args)
+}
+
+// parseInterleaved parses flags that may come before or after positional
+// arguments ("recall ID --reason X" and "recall --reason X ID").
+func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := parseFlags(fs, args); err != nil {
+			return nil, err
+		}
+		if fs.NArg() == 0 {
+			return pos, nil
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+}
+
+// lifecycleEnv is what a lifecycle command works with: the config, the
+// store, the audit log and, if asked for, an admin Vault client.
+type lifecycleEnv struct {
+	cfg   *config.Config
+	store *store.Store
+	mgr   *lifecycle.Manager
+	keys  *keys.Client
+	actor string
+}
+
+func (l *lifecycleEnv) Close() { l.store.Close() }
+
+// openLifecycle opens the store and audit log of $SEALPOST_CONFIG and, if
+// withVault, a Vault client with $VAULT_TOKEN that must carry the
+// sealpost-admin policy.
+func openLifecycle(ctx context.Context, e *env, withVault bool) (*lifecycleEnv, error) {
+	cfg, err := loadConfig("")
+	if err != nil {
+		return nil, err
+	}
+	l := &lifecycleEnv{cfg: cfg, actor: adminActor()}
+	if withVault {
+		tok := os.Getenv("VAULT_TOKEN")
+		if tok == "" {
+			return nil, usageError{msg: "set VAULT_TOKEN to an admin token (sealpost-admin policy)"}
+		}
+		if l.keys, err = vaultClient(cfg, tok); err != nil {
+			return nil, err
+		}
+	}
+	if l.store, err = store.Open(cfg.Store.Path); err != nil {
+		return nil, err
+	}
+	lg, err := audit.New(l.store.DB())
+	if err != nil {
+		l.store.Close()
+		return nil, err
+	}
+	l.mgr, err = lifecycle.New(lifecycle.Deps{Store: l.store, Audit: lg, Keys: l.keys, Logger: newLogger(cfg, e.stderr)})
+	if err != nil {
+		l.store.Close()
+		return nil, err
+	}
+	return l, nil
+}
+
+// requireAdmin refuses a token without the sealpost-admin (or root) policy,
+// so that a relay or portal token is not used for an admin act.
+func (l *lifecycleEnv) requireAdmin(ctx context.Context) error {
+	pols, err := l.keys.TokenPolicies(ctx)
+	if err != nil {
+		return err
+	}
+	if !slices.Contains(pols, "sealpost-admin") && !slices.Contains(pols, "root") {
+		return fmt.Errorf("VAULT_TOKEN is not an admin token (its policies: %v); use a token with the sealpost-admin policy", pols)
+	}
+	return nil
+}
+
+// adminActor names the person running the command in audit entries.
+func adminActor() string {
+	name := os.Getenv("USER")
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		name = u.Username
+	}
+	if name == "" {
+		name = "unknown"
+	}
+	return "admin:" + name
+}
+
+// explainDenied turns Vault's 403 into advice.
+func explainDenied(err error, what string) error {
+	if errors.Is(err, keys.ErrPermissionDenied) {
+		return fmt.Errorf("vault refused %s (HTTP 403 permission denied): VAULT_TOKEN must be an admin token with the sealpost-admin policy, not the relay's or the portal's: %w", what, err)
+	}
+	return err
+}
+
+func keysRotate(ctx context.Context, e *env, args []string) error {
+	fs := newFlags("keys rotate", e)
+	auditKey := fs.Bool("audit-key", false, "rotate the audit checkpoint signing key instead of the wrap key")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError{msg: "want: keys rotate [--audit-key]"}
+	}
+	l, err := openLifecycle(ctx, e, true)
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	if *auditKey {
+		v, err := l.mgr.RotateAuditKey(ctx, l.actor)
+		if err != nil {
+			return explainDenied(err, "the rotation")
+		}
+		fmt.Fprintf(e.stdout, "audit key rotated to version %d; new checkpoints are signed with it, older ones still verify\n", v)
+		return nil
+	}
+	v, err := l.mgr.RotateWrapKey(ctx, l.actor)
+	if err != nil {
+		return explainDenied(err, "the rotation")
+	}
+	fmt.Fprintf(e.stdout, "wrap key rotated to version %d\n", v)
+	fmt.Fprintf(e.stdout, "relays wrap with it once their cached key expires (5 minutes by default).\n")
+	fmt.Fprintf(e.stdout, "next: `sealpost keys rewrap`, then, after %s, `sealpost keys min-version %d`\n", lifecycle.DefaultMinVersionGrace, v)
+	return nil
+}
+
+func keysRewrap(ctx context.Context, e *env, args []string) error {
+	fs := newFlags("keys rewrap", e)
+	batch := fs.Int("batch", lifecycle.DefaultRewrapBatch, "secrets per Transit rewrap request")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError{msg: "want: keys rewrap [--batch N]"}
+	}
+	l, err := openLifecycle(ctx, e, true)
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	p, err := l.mgr.Rewrap(ctx, lifecycle.RewrapOptions{
+		Actor: l.actor, BatchSize: *batch,
+		Progress: func(p lifecycle.RewrapProgress) {
+			if !p.Done {
+				fmt.Fprintf(e.stderr, "rewrap: %d scanned, %d rewrapped, %d failed\n", p.Scanned, p.Rewrapped, p.Failed)
+			}
+		},
+	})
+	if err != nil {
+		return explainDenied(err, "the rewrap")
+	}
+	if p.Resumed != "" {
+		fmt.Fprintf(e.stdout, "resumed after message %s\n", p.Resumed)
+	}
+	fmt.Fprintf(e.stdout, "rewrap to version %d done: %d scanned, %d rewrapped, %d already current, %d skipped (recalled meanwhile), %d failed\n",
+		p.Target, p.Scanned, p.Rewrapped, p.Current, p.Skipped, p.Failed)
+	if p.Failed > 0 {
+		return fmt.Errorf("%d secret(s) could not be rewrapped; the log names them", p.Failed)
+	}
+	return nil
+}
+
+func keysMinVersion(ctx context.Context, e *env, args []string) error {
+	fs := newFlags("keys min-version", e)
+	grace := fs.Duration("grace", lifecycle.DefaultMinVersionGrace, "refuse while the new minimum version is younger than this")
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usageError{msg: "want: keys min-version N [--grace DURATION]"}
+	}
+	n, err := strconv.Atoi(pos[0])
+	if err != nil || n < 1 {
+		return usageError{msg: "N must be a key version (1 or more)"}
+	}
+	l, err := openLifecycle(ctx, e, true)
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	if err := l.mgr.SetMinDecryptionVersion(ctx, l.actor, n, *grace); err != nil {
+		return explainDenied(err, "the change")
+	}
+	fmt.Fprintf(e.stdout, "wrap key min_decryption_version is now %d: secrets wrapped under older versions no longer open, in the store or in any backup\n", n)
+	return nil
+}
+
+func keysVersions(ctx context.Context, e *env, args []string) error {
+	if len(args) != 0 {
+		return usageError{msg: "want: keys versions"}
+	}
+	l, err := openLifecycle(ctx, e, true)
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	kv, err := l.keys.WrapKeyVersions(ctx)
+	if err != nil {
+		return explainDenied(err, "reading the wrap key")
+	}
+	o, err := l.mgr.CountOutdated(ctx, kv.Latest, kv.MinDecryption)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "wrap key: latest version %d, min_decryption_version %d\n", kv.Latest, kv.MinDecryption)
+	fmt.Fprintf(e.stdout, "messages below the latest version: %d; unopenable (below the minimum): %d\n", o.Below, o.Dead)
+	return nil
+}
+
+func messageRecall(ctx context.Context, e *env, args []string) error {
+	fs := newFlags("message recall", e)
+	reason := fs.String("reason", "", "why (required; recorded in the audit log, no patient data)")
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 || *reason == "" {
+		return usageError{msg: "want: message recall ID --reason TEXT"}
+	}
+	l, err := openLifecycle(ctx, e, true)
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	if err := l.requireAdmin(ctx); err != nil {
+		return err
+	}
+	if err := l.mgr.Recall(ctx, pos[0], l.actor, *reason); err != nil {
+		if errors.Is(err, store.ErrRecalled) {
+			return fmt.Errorf("message %s was already recalled (the WAL was truncated again)", pos[0])
+		}
+		return err
+	}
+	fmt.Fprintf(e.stdout, "recalled %s: its wrapped secret and ciphertext are destroyed\n", pos[0])
+	fmt.Fprintln(e.stdout, "copies sealed to a recipient's own key or to an archive key still open with those keys; backups of the store are the admin's to shred")
+	return nil
+}
+
+func messageExpire(ctx context.Context, e *env, args []string) error {
+	if len(args) != 0 {
+		return usageError{msg: "want: message expire"}
+	}
+	l, err := openLifecycle(ctx, e, false)
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	n, err := l.mgr.ExpireDue(ctx, time.Now())
+	fmt.Fprintf(e.stdout, "expired %d message(s)\n", n)
+	return err
+}
+
+func messageDecrypt(ctx context.Context, e *env, args []string) error {
+	fs := newFlags("message decrypt", e)
+	breakGlass := fs.Bool("break-glass", false, "open the message as an administrator (audited in Sealpost and Vault)")
+	reason := fs.String("reason", "", "why (required; recorded in both audit logs, no patient data)")
+	out := fs.String("o", "", "write the message to this new file instead of stdout")
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usageError{msg: "want: message decrypt ID --break-glass --reason TEXT [-o FILE]"}
+	}
+	if !*breakGlass {
+		return usageError{msg: "only --break-glass decryption exists here; recipients open messages in the portal"}
+	}
+	if *reason == "" {
+		return usageError{msg: "--reason TEXT is required for break-glass access"}
+	}
+	l, err := openLifecycle(ctx, e, true)
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	var w io.Writer = e.stdout
+	var f *os.File
+	if *out != "" {
+		if f, err = os.OpenFile(*out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600); err != nil {
+			return err
+		}
+		w = f
+	}
+	err = l.mgr.BreakGlass(ctx, pos[0], l.actor, *reason, w)
+	if f != nil {
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			os.Remove(*out)
+		}
+	}
+	if err != nil {
+		if errors.Is(err, store.ErrRecalled) {
+			return fmt.Errorf("message %s was recalled: its key is destroyed and nobody can open it here", pos[0])
+		}
+		return explainDenied(err, "break-glass access")
+	}
+	if f != nil {
+		fmt.Fprintf(e.stderr, "wrote %s (break-glass access recorded)\n", *out)
+	}
+	return nil
+}
