@@ -62,6 +62,7 @@ func naiveBaseline(m *clinical.Matcher) *regexp.Regexp {
 //     extraction, identifiers, lexicon, structured sniffing, scoring);
 //   - text: the classifier on already extracted text (identifiers, lexicon,
 //     sniffing, scoring), bytes counted as text bytes;
+//   - text-one-message: the same text as one message;
 //   - lexicon: the Aho–Corasick lexicon alone on the text;
 //   - identifiers: the identifier detectors alone on the text;
 //   - regexp-baseline: the naive regexp alternation of the same lexicon on
@@ -94,6 +95,16 @@ func BenchmarkClassify(b *testing.B) {
 			for _, res := range results {
 				c.classifyResult(res)
 			}
+		}
+	})
+	b.Run("text-one-message", func(b *testing.B) {
+		// All the text as one message: per-byte cost without the
+		// per-message work (findings, evidence, the report).
+		one := &extract.Result{Units: []extract.Unit{{Where: "body", Kind: "text", Text: strings.Join(texts, "\n")}}}
+		b.SetBytes(textBytes)
+		b.ReportAllocs()
+		for b.Loop() {
+			c.classifyResult(one)
 		}
 	})
 	b.Run("lexicon", func(b *testing.B) {

@@ -92,14 +92,16 @@ func (r *Report) Finding(name string) *policy.Finding {
 }
 
 // Classify extracts the message's text once and runs every detector on it.
-// It fails only if the message cannot be read at all or ctx is done.
+// It fails only if ctx is done. A message whose structure cannot be read at
+// all is reported as unscannable (so that a policy can seal it rather than
+// defer it forever).
 func (c *Classifier) Classify(ctx context.Context, msg io.Reader) (*Report, error) {
 	res, err := extract.Extract(ctx, msg, c.limits)
-	if err != nil {
-		return nil, fmt.Errorf("failed to extract message text: %w", err)
+	if cerr := ctx.Err(); cerr != nil {
+		return nil, fmt.Errorf("failed to classify: %w", cerr)
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("failed to classify: %w", err)
+	if err != nil {
+		res = &extract.Result{Skipped: []extract.Skipped{{Where: "message", Kind: "message", Reason: extract.ReasonUnscannable}}}
 	}
 	return c.classifyResult(res), nil
 }
@@ -146,25 +148,23 @@ func (c *Classifier) classifyResult(res *extract.Result) *Report {
 	)
 	defer func() { sc.hits, sc.matches = hits[:0], matches[:0] }()
 	for _, u := range res.Units {
-		if u.Raw != nil || u.Kind == "dicom" {
-			if p, ok := clinical.Sniff(string(u.Raw)); ok {
-				cnt.payloadOK = true
-				cnt.payload = math.Max(cnt.payload, p.Score)
-				payloads = append(payloads, p.Describe()+" in "+u.Where)
-			}
+		// A whole part is sniffed in its decoded form (Raw); text without
+		// a part of its own (the Subject, pieces of documents) as text.
+		sniff := u.Text
+		if u.Raw != nil {
+			sniff = string(u.Raw)
+		}
+		if p, ok := clinical.Sniff(sniff); ok {
+			cnt.payloadOK = true
+			cnt.payload = math.Max(cnt.payload, p.Score)
+			payloads = append(payloads, p.Describe()+" in "+u.Where)
 		}
 		if u.Text == "" {
 			continue
 		}
-		if !cnt.payloadOK || u.Raw == nil {
-			if p, ok := clinical.Sniff(u.Text); ok {
-				cnt.payloadOK = true
-				cnt.payload = math.Max(cnt.payload, p.Score)
-				payloads = append(payloads, p.Describe()+" in "+u.Where)
-			}
-		}
-		cnt.words += countWords(u.Text)
-		hits = c.lex.Scan(u.Text, hits[:0])
+		var words int
+		hits, words = c.lex.ScanWords(u.Text, hits[:0])
+		cnt.words += words
 		for _, h := range hits {
 			cnt.hits[h.Group]++
 			if seen[h.Term]&1 == 0 {
@@ -278,33 +278,41 @@ func capList(s []string) []string {
 // a recipient is health information, and even a cue ("discharge summary")
 // quotes the message.
 func clinicalEvidence(cnt *counts) []string {
-	var terms, cues []string
-	add := func(list *[]string, n int, what string) {
-		if n > 0 {
-			*list = append(*list, fmt.Sprintf("%d %s", n, what))
-		}
-	}
 	d := &cnt.distinct
-	add(&terms, d[clinical.Diagnosis], "diagnoses")
-	add(&terms, d[clinical.Symptom], "symptoms")
-	add(&terms, cnt.drugDose, "drugs with a dose")
-	add(&terms, d[clinical.Drug]-cnt.drugDose, "other drug names")
-	add(&terms, d[clinical.Procedure], "procedures")
-	add(&terms, cnt.hits[clinical.Lab], "lab values")
-	add(&terms, cnt.hits[clinical.Vital], "vital signs")
-	add(&cues, d[clinical.Letter], "letter")
-	add(&cues, d[clinical.Note], "note shorthand")
-	add(&cues, d[clinical.Personal], "personal")
-	add(&cues, cnt.named, "named person")
-	add(&cues, d[clinical.Population], "population")
-	add(&cues, d[clinical.Marketing], "marketing")
-	add(&cues, d[clinical.News], "news")
-	var ev []string
-	if len(terms) > 0 {
-		ev = append(ev, "terms: "+strings.Join(terms, ", "))
+	var b []byte
+	list := func(prefix string, items ...any) string {
+		b = append(b[:0], prefix...)
+		first := true
+		for i := 0; i+1 < len(items); i += 2 {
+			n := items[i].(int)
+			if n <= 0 {
+				continue
+			}
+			if !first {
+				b = append(b, ", "...)
+			}
+			first = false
+			b = strconv.AppendInt(b, int64(n), 10)
+			b = append(b, ' ')
+			b = append(b, items[i+1].(string)...)
+		}
+		if first {
+			return ""
+		}
+		return string(b)
 	}
-	if len(cues) > 0 {
-		ev = append(ev, "cues: "+strings.Join(cues, ", "))
+	var ev []string
+	if s := list("terms: ",
+		d[clinical.Diagnosis], "diagnoses", d[clinical.Symptom], "symptoms", cnt.drugDose, "drugs with a dose",
+		d[clinical.Drug]-cnt.drugDose, "other drug names", d[clinical.Procedure], "procedures",
+		cnt.hits[clinical.Lab], "lab values", cnt.hits[clinical.Vital], "vital signs"); s != "" {
+		ev = append(ev, s)
+	}
+	if s := list("cues: ",
+		d[clinical.Letter], "letter", d[clinical.Note], "note shorthand", d[clinical.Personal], "personal",
+		cnt.named, "named person", d[clinical.Population], "population", d[clinical.Marketing], "marketing",
+		d[clinical.News], "news"); s != "" {
+		ev = append(ev, s)
 	}
 	return ev
 }
@@ -339,14 +347,23 @@ func (c *Classifier) explain(v [NumFeatures]float64, payloads []string) []string
 			break
 		}
 		b = append(b[:0], featureNames[x.feature]...)
-		b = append(b, ' ')
-		if x.val >= 0 {
-			b = append(b, '+')
-		}
-		b = strconv.AppendFloat(b, x.val, 'f', 2, 64)
+		b = appendSigned2(append(b, ' '), x.val)
 		ev = append(ev, string(b))
 	}
 	return ev
+}
+
+// appendSigned2 appends v with a sign and two decimals ("+7.93", "-0.05").
+func appendSigned2(b []byte, v float64) []byte {
+	sign := byte('+')
+	if v < 0 {
+		sign, v = '-', -v
+	}
+	cents := int64(math.Round(v * 100))
+	b = append(b, sign)
+	b = strconv.AppendInt(b, cents/100, 10)
+	b = append(b, '.', byte('0'+cents/10%10), byte('0'+cents%10))
+	return b
 }
 
 // attachmentTypes derives short types from the places of units and

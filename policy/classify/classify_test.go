@@ -346,12 +346,19 @@ func TestClassifyErrors(t *testing.T) {
 	if _, err := c.Classify(ctx, strings.NewReader("Subject: x\r\n\r\nhello\r\n")); err == nil {
 		t.Error("Classify with a cancelled context succeeded")
 	}
+	// An unreadable message is unscannable, not an error.
+	r, err := c.Classify(context.Background(), strings.NewReader("no header here at all\x00\r\n"))
+	if err != nil {
+		t.Errorf("Classify of an unreadable message: %v", err)
+	} else if r.Finding(policy.FindingUnscannable) == nil {
+		t.Errorf("unreadable message: findings %+v; want unscannable", r.Findings)
+	}
 	an := c.Detectors()[0].(policy.Analyzer)
 	if _, err := an.Analyze(context.Background(), nil); err == nil {
 		t.Error("Analyze(nil) succeeded")
 	}
 	openErr := fmt.Errorf("disk gone")
-	_, err := an.Analyze(context.Background(), &policy.Input{Open: func() (io.ReadCloser, error) { return nil, openErr }})
+	_, err = an.Analyze(context.Background(), &policy.Input{Open: func() (io.ReadCloser, error) { return nil, openErr }})
 	if err == nil || !strings.Contains(err.Error(), "disk gone") {
 		t.Errorf("Analyze with a failing Open: err = %v", err)
 	}

@@ -104,16 +104,3 @@ func (c *counts) vector() [NumFeatures]float64 {
 	v[fImpersonalDensity] = math.Min(float64(imp)/words*10, 3)
 	return v
 }
-
-// countWords approximates the number of words in text.
-func countWords(text string) int {
-	n, in := 0, false
-	for i := 0; i < len(text); i++ {
-		w := text[i] > ' '
-		if w && !in {
-			n++
-		}
-		in = w
-	}
-	return n
-}

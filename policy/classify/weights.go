@@ -5,20 +5,20 @@ package classify
 // trainedWeights were fitted by logistic regression on the TRAIN split of
 // the labelled corpus (see docs/CLASSIFICATION.md).
 var trainedWeights = [NumFeatures]float64{
-	-0.5041, // bias
-	0.2742,  // clinical
+	-0.3221, // bias
+	0.2421,  // clinical
 	0.0000,  // note_shorthand
-	1.7928,  // about_a_person
-	0.6306,  // clinical_x_person
-	-0.7754, // impersonal
-	-1.2054, // impersonal_x_clinical
-	1.2238,  // drug_dose
-	0.1209,  // lab_or_vital_values
-	0.1727,  // strong_identifier
-	0.7601,  // date_of_birth
-	0.8534,  // named_person
+	1.7132,  // about_a_person
+	0.6552,  // clinical_x_person
+	-0.8050, // impersonal
+	-1.1892, // impersonal_x_clinical
+	1.2502,  // drug_dose
+	0.1164,  // lab_or_vital_values
+	0.1881,  // strong_identifier
+	0.7731,  // date_of_birth
+	0.8738,  // named_person
 	0.0000,  // salutation
-	-3.0392, // length
-	1.2872,  // clinical_density
+	-3.2050, // length
+	1.2631,  // clinical_density
 	0.0000,  // impersonal_density
 }

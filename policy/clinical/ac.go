@@ -21,13 +21,12 @@ import (
 // "open", which keeps the automaton out of its output states on ordinary
 // prose.
 type automaton struct {
-	class   [256]uint8
-	word    [256]bool // bytes that belong to words (see isWord)
-	nclass  int
-	delta   []uint32 // state*nclass + class -> next*nclass | outFlag
-	outIdx  []int32  // per state: start of its outputs in outs; len = states+1
-	outs    []int32  // pattern ids, own outputs then those of the failure chain
-	patLens []int32  // folded pattern length in bytes, per pattern id
+	class  [256]uint8
+	word   [256]bool // bytes that belong to words (see isWord)
+	nclass int
+	delta  []uint32 // state*nclass + class -> next*nclass | outFlag
+	outIdx []int32  // per state: start of its outputs in outs; len = states+1
+	outs   []int32  // pattern ids, own outputs then those of the failure chain
 }
 
 const (
@@ -127,7 +126,6 @@ func buildAutomaton(patterns []string) (*automaton, error) {
 	}
 	var own [][]int32 // own outputs per state
 	own = append(own, nil)
-	a.patLens = make([]int32, len(patterns))
 	for id, p := range patterns {
 		s := int32(0)
 		for i := 0; i < len(p); i++ {
@@ -147,7 +145,6 @@ func buildAutomaton(patterns []string) (*automaton, error) {
 			s = t
 		}
 		own[s] = append(own[s], int32(id))
-		a.patLens[id] = int32(len(p))
 	}
 	states := len(own)
 	if states > stateMask/n {

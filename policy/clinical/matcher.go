@@ -78,6 +78,14 @@ func (m *Matcher) Name() string { return "clinical" }
 // Scan appends the hits in text to dst and returns it. It allocates nothing
 // beyond growing dst. Overlapping hits are all reported.
 func (m *Matcher) Scan(text string, dst []Hit) []Hit {
+	dst, _ = m.ScanWords(text, dst)
+	return dst
+}
+
+// ScanWords is Scan that also counts the words of text (runs of word bytes:
+// ASCII letters and digits, and non-ASCII bytes), which it sees anyway.
+func (m *Matcher) ScanWords(text string, dst []Hit) ([]Hit, int) {
+	words := 0
 	a := m.ac
 	delta, class, word := a.delta, &a.class, &a.word
 	s := uint32(0)
@@ -99,6 +107,7 @@ func (m *Matcher) Scan(text string, dst []Hit) []Hit {
 				// A word starts: feed the boundary symbol. No pattern ends
 				// with it, so the state it leads to has no outputs.
 				s = delta[s+boundaryClass] & stateMask
+				words++
 			}
 		}
 		v := delta[s+uint32(c)]
@@ -107,7 +116,7 @@ func (m *Matcher) Scan(text string, dst []Hit) []Hit {
 			dst = m.emit(text, i+1, s/uint32(a.nclass), dst)
 		}
 	}
-	return dst
+	return dst, words
 }
 
 // emit appends the valid hits among the outputs of state st for a match
