@@ -15,7 +15,8 @@ import (
 // default (see [DefaultLimits]).
 type Limits struct {
 	MaxBytes        int64         // total decoded text produced across all units (default 8 MiB)
-	MaxDecompressed int64         // total bytes inflated from zip/docx/xlsx/odt/pdf/gzip streams, and the most read of any one part (default 32 MiB)
+	MaxDecompressed int64         // total bytes inflated from zip/docx/xlsx/odt/pdf/gzip streams (default 32 MiB)
+	MaxPartBytes    int64         // the most read of any one MIME part; a larger part is cut short and reported unscannable (default 8 MiB), which bounds the relay's memory for a 50 MB message
 	MaxDepth        int           // nesting of multipart / message/rfc822 / zip (default 8)
 	MaxParts        int           // MIME parts + archive entries (default 500)
 	Timeout         time.Duration // wall clock for the whole message (default 2s)
@@ -26,6 +27,7 @@ func DefaultLimits() Limits {
 	return Limits{
 		MaxBytes:        8 << 20,
 		MaxDecompressed: 32 << 20,
+		MaxPartBytes:    8 << 20,
 		MaxDepth:        8,
 		MaxParts:        500,
 		Timeout:         2 * time.Second,
@@ -39,6 +41,9 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.MaxDecompressed <= 0 {
 		l.MaxDecompressed = d.MaxDecompressed
+	}
+	if l.MaxPartBytes <= 0 {
+		l.MaxPartBytes = d.MaxPartBytes
 	}
 	if l.MaxDepth <= 0 {
 		l.MaxDepth = d.MaxDepth

@@ -427,11 +427,38 @@ func testLimits() Limits {
 }
 
 func TestDefaultLimits(t *testing.T) {
-	want := Limits{MaxBytes: 8 << 20, MaxDecompressed: 32 << 20, MaxDepth: 8, MaxParts: 500, Timeout: 2 * time.Second}
+	want := Limits{MaxBytes: 8 << 20, MaxDecompressed: 32 << 20, MaxPartBytes: 8 << 20, MaxDepth: 8, MaxParts: 500, Timeout: 2 * time.Second}
 	if got := DefaultLimits(); got != want {
 		t.Errorf("DefaultLimits() = %+v, want %+v", got, want)
 	}
 	if got := (Limits{}).withDefaults(); got != want {
 		t.Errorf("zero Limits get %+v, want the defaults %+v", got, want)
+	}
+}
+
+// TestLargePartIsCutShortAndReported: a part over MaxPartBytes is read only
+// that far (memory stays bounded) and is reported unscannable, so that
+// policy can seal it rather than pass what it never read.
+func TestLargePartIsCutShortAndReported(t *testing.T) {
+	lim := testLimits()
+	lim.MaxPartBytes = 64 << 10
+	body := strings.Repeat("plain office text line\r\n", 20000) // ~480 KB
+	msg := "Subject: big\r\nContent-Type: text/plain\r\n\r\n" + body
+	res, err := Extract(context.Background(), strings.NewReader(msg), lim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Truncated {
+		t.Error("a part over MaxPartBytes did not set Truncated")
+	}
+	var text int
+	for _, u := range res.Units {
+		text += len(u.Text)
+	}
+	if text > int(lim.MaxPartBytes)+1024 {
+		t.Errorf("extracted %d bytes of text from a part capped at %d", text, lim.MaxPartBytes)
+	}
+	if len(res.Skipped) == 0 || res.Skipped[0].Reason != ReasonUnscannable {
+		t.Errorf("the cut part is not reported unscannable: %+v", res.Skipped)
 	}
 }

@@ -100,10 +100,11 @@ func (s *state) readAll(r io.Reader, max int64) ([]byte, error) {
 	return data, err
 }
 
-// readPart reads a MIME part body, at most MaxDecompressed bytes of it.
+// readPart reads a MIME part body, at most MaxPartBytes (and at most
+// MaxDecompressed) bytes of it.
 func (s *state) readPart(r io.Reader) ([]byte, error) {
 	var buf bytes.Buffer
-	max := s.lim.MaxDecompressed
+	max := min(s.lim.MaxPartBytes, s.lim.MaxDecompressed)
 	_, err := io.Copy(&buf, io.LimitReader(&ctxReader{ctx: s.ctx, r: r}, max+1))
 	data := buf.Bytes()
 	if int64(len(data)) > max {
