@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
+	"regexp"
 	"strings"
 	"time"
 
@@ -127,6 +128,12 @@ type Vault struct {
 	// answer before asking Vault again; a key added or removed takes effect
 	// within it. Errors are never reused. Default: 30s.
 	DirectoryTTL time.Duration `yaml:"directory_ttl"`
+	// Wrap chooses how the relay wraps each message's identity. "local"
+	// encrypts with the cached public half of WrapKey (RSA-OAEP) and needs
+	// no Vault call per message; "transit" sends the secret to Transit
+	// encrypt, coalescing concurrent messages into one batch_input request.
+	// Either way only Transit decrypt can unwrap. Default: local.
+	Wrap string `yaml:"wrap"`
 	// AppRole logs in with AppRole instead of a token; `sealpost vault
 	// setup` creates the roles.
 	AppRole VaultAppRole `yaml:"approle"`
@@ -165,6 +172,21 @@ type Policy struct {
 	// Path of the policy file; it is reloaded on SIGHUP and when it changes.
 	// Default: none, the built-in default policy.
 	Path string `yaml:"path"`
+	// MRNPatterns are the organisation's medical record number formats,
+	// which the classifier reports as identifiers (detector "mrn").
+	// Default: none.
+	MRNPatterns []MRNPattern `yaml:"mrn_patterns"`
+}
+
+// MRNPattern is one medical record number format.
+type MRNPattern struct {
+	// Name labels the pattern in explanations. Required.
+	Name string `yaml:"name"`
+	// Regexp is a Go (RE2) regular expression matching one number. Required.
+	Regexp string `yaml:"regexp"`
+	// Context are words that, near a match, make it more likely an MRN.
+	// Default: none.
+	Context []string `yaml:"context"`
 }
 
 // Seal configures the sealed copy that recipients receive.
@@ -336,7 +358,11 @@ func (c *Config) Defaults() {
 	if v.DirectoryTTL == 0 {
 		v.DirectoryTTL = 30 * time.Second
 	}
+	setDefault(&v.Wrap, "local")
 
+	if len(c.Policy.MRNPatterns) == 0 {
+		c.Policy.MRNPatterns = nil // "mrn_patterns: []" and no key mean the same
+	}
 	setDefault(&c.Store.Path, "var/sealpost.db")
 	setDefault(&c.Audit.CheckpointPath, "var/audit.checkpoint")
 	setDefaultDuration(&c.Audit.CheckpointEvery, 10*time.Second)
@@ -420,6 +446,11 @@ func (c *Config) Validate() error {
 			bad(fmt.Sprintf("vault.failover_addresses[%d]", i), "%q is not a URL", a)
 		}
 	}
+	switch c.Vault.Wrap {
+	case "local", "transit":
+	default:
+		bad("vault.wrap", "%q is not one of local, transit", c.Vault.Wrap)
+	}
 	switch ar := c.Vault.AppRole; {
 	case ar.RoleID != "" && c.Vault.TokenFile != "":
 		bad("vault.approle.role_id", "cannot be combined with vault.token_file: choose one way to log in")
@@ -488,6 +519,21 @@ func (c *Config) Validate() error {
 	}
 	if d := c.Seal.DKIM; (d.Domain != "" || d.Selector != "" || d.KeyFile != "") && (d.Domain == "" || d.Selector == "" || d.KeyFile == "") {
 		bad("seal.dkim", "domain, selector and key_file must be set together")
+	}
+	seenMRN := map[string]bool{}
+	for i, p := range c.Policy.MRNPatterns {
+		field := fmt.Sprintf("policy.mrn_patterns[%d]", i)
+		if p.Name == "" {
+			bad(field+".name", "required")
+		} else if seenMRN[p.Name] {
+			bad(field+".name", "%q is used twice", p.Name)
+		}
+		seenMRN[p.Name] = true
+		if p.Regexp == "" {
+			bad(field+".regexp", "required")
+		} else if _, err := regexp.Compile(p.Regexp); err != nil {
+			bad(field+".regexp", "not a valid regular expression: %v", err)
+		}
 	}
 	if c.Spool.MemoryLimit < 0 {
 		bad("spool.memory_limit", "must not be negative")

@@ -95,6 +95,7 @@ func TestParseDefaults(t *testing.T) {
 		{"vault.audit_key", c.Vault.AuditKey, "sealpost-audit"},
 		{"vault.kv_mount", c.Vault.KVMount, "sealpost"},
 		{"vault.timeout", c.Vault.Timeout, 5 * time.Second},
+		{"vault.wrap", c.Vault.Wrap, "local"},
 		{"store.path", c.Store.Path, "var/sealpost.db"},
 		{"audit.checkpoint_path", c.Audit.CheckpointPath, "var/audit.checkpoint"},
 		{"audit.checkpoint_every", c.Audit.CheckpointEvery, 10 * time.Second},
@@ -131,6 +132,7 @@ relay:
 vault:
   address: https://vault.example.org:8200
   token_file: /run/token
+  wrap: transit
 next_hop:
   addr: mx.example.org:25
   tls: opportunistic
@@ -155,6 +157,9 @@ log:
 	}
 	if c.NextHop.TLS != "opportunistic" {
 		t.Errorf("next_hop.tls = %q", c.NextHop.TLS)
+	}
+	if c.Vault.Wrap != "transit" {
+		t.Errorf("vault.wrap = %q, want transit", c.Vault.Wrap)
 	}
 }
 
@@ -209,6 +214,7 @@ func TestParseErrors(t *testing.T) {
 		{"vault address not a URL", "vault: {address: vault.example.org, token: t}\n" + hopOK, []string{"vault.address"}},
 		{"missing vault token", "vault: {address: http://127.0.0.1:8200}\n" + hopOK, []string{"vault.token_file"}},
 		{"negative vault timeout", "vault: {address: http://127.0.0.1:8200, token: t, timeout: -5s}\n" + hopOK, []string{"vault.timeout"}},
+		{"vault.wrap unknown", "vault: {address: http://127.0.0.1:8200, token: t, wrap: remote}\n" + hopOK, []string{"vault.wrap"}},
 		{"missing next_hop.addr", vaultOK, []string{"next_hop.addr"}},
 		{"next_hop.addr without port", vaultOK + "next_hop: {addr: mx.example.org}\n", []string{"next_hop.addr"}},
 		{"next_hop.tls unknown", vaultOK + "next_hop: {addr: 127.0.0.1:25, tls: maybe}\n", []string{"next_hop.tls"}},

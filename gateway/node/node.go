@@ -35,6 +35,7 @@ import (
 	"github.com/sealpost/sealpost/keys"
 	"github.com/sealpost/sealpost/policy"
 	"github.com/sealpost/sealpost/policy/classify"
+	"github.com/sealpost/sealpost/policy/detect"
 )
 
 // sealedGrowth is how much larger a sealed copy is than the original: base64
@@ -92,7 +93,18 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Node, 
 	// The classifier (text extraction, identifier detectors, clinical
 	// lexicon, structured payloads, PHI score) runs once per message inside
 	// Decide; rules refer to its findings by name.
-	detectors := policy.WithDetectors(classify.New(classify.Config{}).Detectors()...)
+	var ids detect.Config
+	for _, p := range cfg.Policy.MRNPatterns {
+		pat, err := detect.CompilePattern(p.Name, p.Regexp, p.Context...)
+		if err != nil {
+			return nil, fmt.Errorf("policy.mrn_patterns: %w", err)
+		}
+		ids.MRN = append(ids.MRN, pat)
+	}
+	if err := ids.Validate(); err != nil {
+		return nil, fmt.Errorf("policy.mrn_patterns: %w", err)
+	}
+	detectors := policy.WithDetectors(classify.New(classify.Config{Identifiers: ids}).Detectors()...)
 	var holder *policy.Holder
 	if cfg.Policy.Path != "" {
 		if holder, err = policy.NewHolder(cfg.Policy.Path, log, detectors); err != nil {
