@@ -190,6 +190,7 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Node, 
 		RequireTLS: cfg.Relay.RequireTLS, AllowNetworks: nets, Users: users,
 		PassWhenVaultDown: cfg.Degraded.PassWhenVaultDown,
 		DirectoryTTL:      cfg.Vault.DirectoryTTL,
+		WrapTransit:       cfg.Vault.Wrap == "transit",
 	}, relay.Deps{
 		Keys: kc, Store: n.Store, Audit: n.Audit, Policy: n.Policy, NextHop: hop, TLSHop: tlsHop,
 		Spool: spool.New(cfg.Spool.Dir, cfg.Spool.MemoryLimit), MACKey: macKey, Archive: archive,

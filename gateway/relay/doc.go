@@ -22,7 +22,9 @@
 //     the same outcome (seal, pass, require-tls, reject);
 //  5. the seal group gets one age ciphertext of the whole original (less the
 //     headers in [seal.StripHeaders]), sealed to a fresh per-message identity
-//     whose secret is wrapped for Vault, to the directory recipients and to
+//     whose secret is wrapped for Vault (locally with the wrap key's public
+//     half, or by batched Transit encrypt if Options.WrapTransit is set),
+//     to the directory recipients and to
 //     the archive recipient if one is configured; the ciphertext and wrapped
 //     secret are committed to the store before anything is sent;
 //  6. every group goes to its next hop, and each recipient the next hop

@@ -58,6 +58,7 @@ type harnessOpts struct {
 	maxRcpts          int
 	maxConns          int
 	dkim              *DKIM
+	wrapTransit       bool // Options.WrapTransit
 }
 
 type staticPolicy struct {
@@ -155,7 +156,7 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 		PortalURL: "http://localhost:8080", MaxMessageBytes: 60 << 20, MaxRecipients: o.maxRcpts,
 		MaxConnections: o.maxConns, ReadTimeout: time.Minute, WriteTimeout: time.Minute,
 		ProcessTimeout: time.Minute, AllowNetworks: nets, PassWhenVaultDown: o.passWhenVaultDown,
-		HealthEvery: 200 * time.Millisecond,
+		HealthEvery: 200 * time.Millisecond, WrapTransit: o.wrapTransit,
 	}, deps)
 	must(t, err)
 

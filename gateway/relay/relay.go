@@ -24,9 +24,12 @@ import (
 )
 
 // Keys is what the relay needs from Vault. *keys.Client implements it. The
-// relay's own Vault token can wrap but not unwrap.
+// relay's own Vault token can wrap but not unwrap. Wrap (local RSA-OAEP
+// with the wrap key's public half) is used unless Options.WrapTransit
+// selects WrapTransit (batched Transit encrypt).
 type Keys interface {
 	Wrap(ctx context.Context, msgID string, secret []byte) ([]byte, error)
+	WrapTransit(ctx context.Context, msgID string, secret []byte) ([]byte, error)
 	Directory(ctx context.Context, address string) ([]string, error)
 	Health(ctx context.Context) error
 }
@@ -60,6 +63,7 @@ type Options struct {
 	PassWhenVaultDown bool
 	HealthEvery       time.Duration // how often Vault health is probed; default 2s
 	DirectoryTTL      time.Duration // how long directory answers are reused; 0 = every message asks Vault
+	WrapTransit       bool          // wrap with Keys.WrapTransit (a Vault call, batched) instead of Keys.Wrap (local)
 }
 
 // Deps are the relay's collaborators, passed in explicitly.

@@ -319,7 +319,11 @@ func (r *Relay) sealAndDeliver(ctx context.Context, t *txn, hdr textproto.Header
 		return fail("spool envelope", err)
 	}
 
-	wrapped, err := r.deps.Keys.Wrap(ctx, id, []byte(secret))
+	wrap := r.deps.Keys.Wrap
+	if r.opt.WrapTransit {
+		wrap = r.deps.Keys.WrapTransit
+	}
+	wrapped, err := wrap(ctx, id, []byte(secret))
 	secret = ""
 	if err != nil {
 		return fail("wrap", err)

@@ -252,6 +252,8 @@ func TestVaultKind(t *testing.T) {
 		{"GET", "/v1/sealpost/data/config/mac", vaultDirectory},
 		{"PUT", "/v1/transit/sign/sealpost-audit", vaultTransit},
 		{"GET", "/v1/transit/keys/sealpost-wrap", vaultTransit},
+		{"PUT", "/v1/transit/encrypt/sealpost-wrap", vaultEncrypt},
+		{"POST", "/v1/transit/encrypt/sealpost-wrap", vaultEncrypt},
 		{"GET", "/v1/sys/health", vaultHealth},
 		{"GET", "/v1/auth/token/lookup-self", vaultHealth},
 		{"POST", "/v1/sealpost/data/directory/x", vaultOther},

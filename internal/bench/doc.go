@@ -3,25 +3,31 @@
 //
 // # Setups
 //
-// Three setups receive the same messages from the same Go SMTP client pool
+// Four setups receive the same messages from the same Go SMTP client pool
 // and deliver them to the same sink, a [capture] server in Discard mode
 // that requires STARTTLS with a certificate from a private CA:
 //
 //   - (a) bin/sealpost serve with a policy that seals every message: the
 //     shipped default policy with its default changed from pass to seal.
+//     Each message's identity is wrapped locally (vault.wrap: local, the
+//     default) with the cached public half of the Transit wrap key.
+//   - (a2) the same with vault.wrap: transit: each identity is wrapped by
+//     Transit encrypt, concurrent messages coalesced into one batch_input
+//     request (keys.Client.WrapTransit).
 //   - (b) bin/sealpost serve with the shipped default policy, which passes
 //     every benchmark message (none carries a sender signal).
 //   - (c) a private Postfix instance ([postfixtest]) relaying to the sink
 //     over verified TLS, with TLS connection reuse.
 //
-// Both gateways run as deployed: a real Vault (reached through a counting
-// reverse proxy, so that Vault calls per message can be reported), the
+// The gateways run as deployed: a real Vault (each gateway reaches it through
+// its own counting reverse proxy, so that Vault calls per message, Transit
+// encrypt calls among them, can be reported), the
 // relay's scoped token, the SQLite store with its synchronous commit and
 // audit entry, verified TLS to the next hop and the full policy engine.
 //
 // # What is measured
 //
-// Each repetition runs a, b, c in turn (interleaved, because the machine is
+// Each repetition runs a, a2, b, c in turn (interleaved, because the machine is
 // shared and noisy), and the report gives the median of the repetitions:
 //
 //   - throughput: -n messages with -c concurrent client connections, from
@@ -43,6 +49,6 @@
 // With -profile FILE the gateways run in this process ([node.Start]) instead
 // of as bin/sealpost, and a CPU profile of the repetitions is written to
 // FILE. Goroutines carry the pprof label "component" (gateway-a, gateway-b,
-// sink, client, vault-proxy), so `go tool pprof -tagfocus=component=gateway-a`
+// gateway-a2, sink, client, vault-proxy), so `go tool pprof -tagfocus=component=gateway-a`
 // shows the sealing gateway alone.
 package main

@@ -26,7 +26,7 @@ import (
 
 // gatewayOpts configures one gateway under test.
 type gatewayOpts struct {
-	name       string // "a" or "b"
+	name       string // "a", "a2" or "b"
 	dir        string // its own state directory
 	binary     string // bin/sealpost; empty to run in this process
 	policyYAML []byte
@@ -34,6 +34,7 @@ type gatewayOpts struct {
 	token      string // the relay's scoped token
 	sinkAddr   string
 	caFile     string
+	wrap       string // vault.wrap: "local" (the default when empty) or "transit"
 }
 
 // gateway is a running Sealpost node under test.
@@ -75,7 +76,7 @@ func gatewayConfig(o gatewayOpts, smtpAddr, adminAddr string) (*config.Config, e
 		Relay:        config.Relay{SMTPListen: smtpAddr, LMTPListen: "off"},
 		Portal:       config.Portal{Listen: "off"},
 		Admin:        config.Admin{Listen: adminAddr},
-		Vault:        config.Vault{Address: o.vaultAddr, TokenFile: tokenPath},
+		Vault:        config.Vault{Address: o.vaultAddr, TokenFile: tokenPath, Wrap: o.wrap},
 		Store:        config.Store{Path: filepath.Join(o.dir, "sealpost.db")},
 		Audit:        config.Audit{CheckpointPath: filepath.Join(o.dir, "audit.checkpoint")},
 		Policy:       config.Policy{Path: policyPath},

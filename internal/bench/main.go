@@ -35,7 +35,7 @@ func main() {
 	var o options
 	flag.IntVar(&o.n, "n", 500, "messages per setup and repetition in the throughput run")
 	flag.IntVar(&o.conc, "c", 8, "client connections at once in the throughput run")
-	flag.IntVar(&o.reps, "reps", 3, "repetitions of a, b, c, interleaved; the report gives medians")
+	flag.IntVar(&o.reps, "reps", 3, "repetitions of a, a2, b, c, interleaved; the report gives medians")
 	flag.IntVar(&o.latN, "latency-n", 200, "messages sent one at a time per setup and repetition in the latency run")
 	flag.IntVar(&o.warm, "warmup", 40, "messages sent through each setup before measuring")
 	flag.IntVar(&o.large, "large", 50_000_000, "size in bytes of the one large message sent through (a); 0 skips it")
@@ -51,11 +51,12 @@ func main() {
 	os.Exit(run(o))
 }
 
-// setup is one of the three systems under test.
+// setup is one of the systems under test.
 type setup struct {
 	id, label string
 	addr      string
 	gw        *gateway              // nil for Postfix
+	proxy     *vaultProxy           // this gateway's own counting Vault proxy; nil for Postfix or -count-vault=false
 	pids      func() ([]int, error) // nil when the gateway runs in this process
 	logTail   func() string         // the end of its log, for an error report
 	cpu       func() time.Duration  // CPU time used so far; nil when in this process
@@ -86,7 +87,6 @@ type sample struct {
 type bench struct {
 	o      options
 	sink   *capture.Server
-	proxy  *vaultProxy
 	tmpl   *template
 	setups []*setup
 	out    io.Writer
@@ -148,7 +148,7 @@ func (b *bench) prepare(ctx context.Context, h *harness, work string) error {
 	b.tmpl = tmpl
 
 	started := time.Now()
-	fmt.Fprintln(os.Stderr, "bench: starting Vault, the sink, two gateways and Postfix…")
+	fmt.Fprintln(os.Stderr, "bench: starting Vault, the sink, three gateways and Postfix…")
 	paths, err := certs.Generate(filepath.Join(work, "tls"), "localhost", "127.0.0.1")
 	if err != nil {
 		return err
@@ -170,17 +170,6 @@ func (b *bench) prepare(ctx context.Context, h *harness, work string) error {
 	if b.vault, err = findProcessWithArg("-dev-root-token-id=" + vault.RootToken); err != nil {
 		return err
 	}
-	vaultAddr := vault.Addr
-	if b.o.countVault {
-		pprof.Do(ctx, pprof.Labels("component", "vault-proxy"), func(context.Context) {
-			b.proxy, err = startVaultProxy(vault.Addr)
-		})
-		if err != nil {
-			return err
-		}
-		h.Cleanup(func() { b.proxy.Close() })
-		vaultAddr = b.proxy.URL
-	}
 
 	sealYAML, err := sealEverythingPolicy()
 	if err != nil {
@@ -189,19 +178,36 @@ func (b *bench) prepare(ctx context.Context, h *harness, work string) error {
 	for _, s := range []struct {
 		id, label string
 		policy    []byte
+		wrap      string
 	}{
-		{"a", "gateway, seal every message", sealYAML},
-		{"b", "gateway, pass-all policy", policy.DefaultYAML()},
+		{"a", "gateway, seal every message (local wrap)", sealYAML, "local"},
+		{"a2", "gateway, seal every message, Transit-batched wrap", sealYAML, "transit"},
+		{"b", "gateway, pass-all policy", policy.DefaultYAML(), "local"},
 	} {
+		// Each gateway gets its own counting proxy, so that the calls of
+		// idle gateways (health probes, checkpoint signatures) are not
+		// counted against the one being measured.
+		vaultAddr := vault.Addr
+		var proxy *vaultProxy
+		if b.o.countVault {
+			pprof.Do(ctx, pprof.Labels("component", "vault-proxy"), func(context.Context) {
+				proxy, err = startVaultProxy(vault.Addr)
+			})
+			if err != nil {
+				return err
+			}
+			h.Cleanup(func() { proxy.Close() })
+			vaultAddr = proxy.URL
+		}
 		g, err := startGateway(ctx, gatewayOpts{
 			name: s.id, dir: filepath.Join(work, "gateway-"+s.id), binary: binary, policyYAML: s.policy,
-			vaultAddr: vaultAddr, token: creds.RelayToken, sinkAddr: b.sink.Addr(), caFile: paths.CA,
+			vaultAddr: vaultAddr, token: creds.RelayToken, sinkAddr: b.sink.Addr(), caFile: paths.CA, wrap: s.wrap,
 		})
 		if err != nil {
 			return err
 		}
 		h.Cleanup(func() { g.Close() })
-		st := &setup{id: s.id, label: s.label, addr: g.smtpAddr, gw: g, logTail: func() string {
+		st := &setup{id: s.id, label: s.label, addr: g.smtpAddr, gw: g, proxy: proxy, logTail: func() string {
 			b, _ := os.ReadFile(g.logPath)
 			return tail(string(b), 3000)
 		}}
@@ -270,7 +276,7 @@ func (b *bench) measure(ctx context.Context) error {
 		}()
 	}
 	samples := map[string][]sample{}
-	fmt.Fprintf(b.out, "\n## Repetitions (interleaved a, b, c)\n\n")
+	fmt.Fprintf(b.out, "\n## Repetitions (interleaved %s)\n\n", b.setupIDs())
 	for rep := 1; rep <= b.o.reps; rep++ {
 		for _, s := range b.setups {
 			var sm sample
@@ -342,7 +348,7 @@ func (b *bench) step(ctx context.Context, s *setup, rep int) (sample, error) {
 			return sm, err
 		}
 	}
-	v0 := b.proxy.counts()
+	v0 := s.proxy.counts()
 	base := len(b.sink.Deliveries())
 	var sut0 time.Duration
 	if s.cpu != nil {
@@ -359,7 +365,7 @@ func (b *bench) step(ctx context.Context, s *setup, rep int) (sample, error) {
 	sm.accepted, sm.failed = res.accepted, res.failed
 	sm.msgsPerSec = float64(res.accepted) / res.done.Sub(res.start).Seconds()
 	sm.loadP50, sm.loadP99 = percentile(res.lat, 50), percentile(res.lat, 99)
-	sm.vault = diffCounts(v0, b.proxy.counts())
+	sm.vault = diffCounts(v0, s.proxy.counts())
 	per := func(d time.Duration) time.Duration { return d / time.Duration(res.accepted) }
 	if s.cpu != nil {
 		sm.cpuSUT = per(s.cpu() - sut0)
@@ -511,16 +517,25 @@ func (b *bench) printHeader() {
 	fmt.Fprintf(w, "versions:  %s; Postfix %s\n", commandLine(b.o.binary, "version"), commandLine("postconf", "-h", "mail_version"))
 	fmt.Fprintf(w, "message:   %d bytes: %d bytes of text and a %d-byte PDF, base64, in multipart/mixed; 1 recipient\n",
 		b.tmpl.size(), textBytes, b.tmpl.pdf)
-	fmt.Fprintf(w, "runs:      %d repetitions of a, b, c; throughput %d messages at %d connections; latency %d messages one at a time\n",
-		b.o.reps, b.o.n, b.o.conc, b.o.latN)
+	fmt.Fprintf(w, "runs:      %d repetitions of %s; throughput %d messages at %d connections; latency %d messages one at a time\n",
+		b.o.reps, b.setupIDs(), b.o.n, b.o.conc, b.o.latN)
 	if b.o.profile != "" {
 		fmt.Fprintf(w, "mode:      -profile: the gateways run inside this process (no per-gateway RSS)\n")
 	} else {
 		fmt.Fprintf(w, "mode:      gateways run as %s serve\n", b.o.binary)
 	}
 	for _, s := range b.setups {
-		fmt.Fprintf(w, "(%s)        %s, SMTP %s\n", s.id, s.label, s.addr)
+		fmt.Fprintf(w, "%-11s%s, SMTP %s\n", "("+s.id+")", s.label, s.addr)
 	}
+}
+
+// setupIDs lists the setups in the order each repetition runs them.
+func (b *bench) setupIDs() string {
+	var ids []string
+	for _, s := range b.setups {
+		ids = append(ids, s.id)
+	}
+	return strings.Join(ids, ", ")
 }
 
 // commandLine runs a command and returns its first line of output.
@@ -554,6 +569,12 @@ func (sm sample) vaultPerMessage() float64 {
 	return float64(n) / float64(sm.accepted)
 }
 
+// encryptPerMessage is the Transit encrypt (WrapTransit) requests per
+// accepted message; its inverse is the mean batch size.
+func (sm sample) encryptPerMessage() float64 {
+	return float64(sm.vault.n[vaultEncrypt]) / float64(sm.accepted)
+}
+
 // meanOf is sum seconds over count, as a duration; 0 for no count.
 func meanOf(sum float64, count uint64) time.Duration {
 	if count == 0 {
@@ -579,7 +600,8 @@ func (b *bench) printSample(rep int, s *setup, sm sample) {
 			ms(sm.serProcess), ms(sm.serSeal), ms(sm.serHop), ms(sm.serProcess-sm.serSeal-sm.serHop))
 		fmt.Fprintf(w, "    memory         peak RSS %s, PSS %.0f MB; copies sealed %.0f, passed %.0f; over TLS to the sink %d/%d\n",
 			fmtRSS(sm.peakRSS), mb(sm.pss), sm.sealed, sm.passed, sm.tlsCopies, sm.accepted+b.o.latN)
-		fmt.Fprintf(w, "    Vault          %.2f calls/msg on the message path %s\n", sm.vaultPerMessage(), fmtCounts(sm.vault))
+		fmt.Fprintf(w, "    Vault          %.2f calls/msg on the message path, of which Transit encrypt %.3f %s\n",
+			sm.vaultPerMessage(), sm.encryptPerMessage(), fmtCounts(sm.vault))
 	} else {
 		fmt.Fprintf(w, "    memory         PSS %.0f MB summed over %d processes (sum of their peak RSS %s counts shared pages once per process); over TLS to the sink %d/%d\n",
 			mb(sm.pss), sm.procs, fmtRSS(sm.peakRSS), sm.tlsCopies, sm.accepted+b.o.latN)
@@ -605,8 +627,8 @@ func verdict(ok bool) string {
 func (b *bench) printReport(samples map[string][]sample, large *largeResult) {
 	w := b.out
 	fmt.Fprintf(w, "\n## Medians of %d repetitions\n\n", b.o.reps)
-	fmt.Fprintf(w, "| setup | msgs/s | added latency p50 / p99 (c=1) | DATA→250 p50 / p99 (c=%d) | CPU/msg: itself + Vault | peak RSS | Vault calls/msg |\n", b.o.conc)
-	fmt.Fprintf(w, "|---|---:|---:|---:|---:|---:|---:|\n")
+	fmt.Fprintf(w, "| setup | msgs/s | added latency p50 / p99 (c=1) | DATA→250 p50 / p99 (c=%d) | CPU/msg: itself + Vault | peak RSS | Vault calls/msg | of which Transit encrypt |\n", b.o.conc)
+	fmt.Fprintf(w, "|---|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, s := range b.setups {
 		ss := samples[s.id]
 		rss := "n/a"
@@ -616,13 +638,14 @@ func (b *bench) printReport(samples map[string][]sample, large *largeResult) {
 		if s.gw == nil {
 			rss = fmt.Sprintf("PSS %.0f MB, %d processes", mb(uint64(medianOf(ss, func(x sample) float64 { return float64(x.pss) }))), ss[len(ss)-1].procs)
 		}
-		vault := "—"
+		vault, encrypt := "—", "—"
 		if !b.o.countVault {
-			vault = "not counted"
+			vault, encrypt = "not counted", "not counted"
 		} else if s.gw != nil {
 			vault = fmt.Sprintf("%.2f", medianOf(ss, sample.vaultPerMessage))
+			encrypt = fmt.Sprintf("%.3f", medianOf(ss, sample.encryptPerMessage))
 		}
-		fmt.Fprintf(w, "| (%s) %s | %.1f | %.2f / %.2f ms | %.1f / %.1f ms | %.2f + %.2f ms | %s | %s |\n", s.id, s.label,
+		fmt.Fprintf(w, "| (%s) %s | %.1f | %.2f / %.2f ms | %.1f / %.1f ms | %.2f + %.2f ms | %s | %s | %s |\n", s.id, s.label,
 			medianOf(ss, func(x sample) float64 { return x.msgsPerSec }),
 			medianOf(ss, func(x sample) float64 { return ms(x.addP50) }),
 			medianOf(ss, func(x sample) float64 { return ms(x.addP99) }),
@@ -630,7 +653,7 @@ func (b *bench) printReport(samples map[string][]sample, large *largeResult) {
 			medianOf(ss, func(x sample) float64 { return ms(x.loadP99) }),
 			medianOf(ss, func(x sample) float64 { return ms(x.cpuSUT) }),
 			medianOf(ss, func(x sample) float64 { return ms(x.cpuVault) }),
-			rss, vault)
+			rss, vault, encrypt)
 	}
 	fmt.Fprintf(w, "\nWhere a gateway's time goes, one message at a time (medians of the relay's own means, ms):\n\n")
 	fmt.Fprintf(w, "| setup | end of DATA to reply | seal + store + audit | next hop | rest | Vault KV read, mean |\n|---|---:|---:|---:|---:|---:|\n")
@@ -661,9 +684,26 @@ func (b *bench) printReport(samples map[string][]sample, large *largeResult) {
 		}
 		return median(rs)
 	}
-	ab, ac := ratio("a", "b"), ratio("a", "c")
+	ab, ac, a2a := ratio("a", "b"), ratio("a", "c"), ratio("a2", "a")
 	p99a := medianOf(samples["a"], func(x sample) float64 { return ms(x.addP99) })
-	fmt.Fprintf(w, "\nRatios are medians of the per-repetition ratios (each repetition runs a, b, c back to back).\n\n")
+	fmt.Fprintf(w, "\nRatios are medians of the per-repetition ratios (each repetition runs %s back to back).\n\n", b.setupIDs())
+	fmt.Fprintf(w, "## Wrapping: local RSA-OAEP (a) against Transit-batched encrypt (a2)\n\n")
+	fmt.Fprintf(w, "- throughput a2/a = %.2f\n", a2a)
+	for _, id := range []string{"a", "a2"} {
+		ss := samples[id]
+		line := fmt.Sprintf("- (%s): %.1f msg/s, %.2f Vault calls/msg on the message path, %.3f Transit encrypt calls/msg",
+			id, medianOf(ss, func(x sample) float64 { return x.msgsPerSec }),
+			medianOf(ss, sample.vaultPerMessage), medianOf(ss, sample.encryptPerMessage))
+		if e := medianOf(ss, sample.encryptPerMessage); e > 0 {
+			line += fmt.Sprintf(" (%.1f messages per batch)", 1/e)
+		}
+		if !b.o.countVault {
+			line = fmt.Sprintf("- (%s): %.1f msg/s; Vault calls not counted (-count-vault=false)", id,
+				medianOf(ss, func(x sample) float64 { return x.msgsPerSec }))
+		}
+		fmt.Fprintln(w, line)
+	}
+	fmt.Fprintln(w)
 	fmt.Fprintf(w, "## Targets\n\n")
 	fmt.Fprintf(w, "- throughput a/b = %.2f (sealing costs %.0f%% of pass-all throughput); target ≥ 0.75: %s\n", ab, (1-ab)*100, verdict(ab >= 0.75))
 	fmt.Fprintf(w, "- throughput a/c = %.2f; target ≥ 1.00 (the sealing gateway at least as fast as Postfix): %s\n", ac, verdict(ac >= 1.0))

@@ -26,9 +26,10 @@ type vaultProxy struct {
 
 // Kinds of Vault request.
 const (
-	vaultDirectory = "kv read"      // KV v2 reads: the recipient directory, the MAC key
-	vaultTransit   = "transit"      // wrap key, checkpoint signatures
-	vaultHealth    = "health probe" // sys/health and token lookup-self, every 2 s
+	vaultDirectory = "kv read"         // KV v2 reads: the recipient directory, the MAC key
+	vaultEncrypt   = "transit encrypt" // WrapTransit batches (vault.wrap: transit)
+	vaultTransit   = "transit"         // the wrap key's public half, checkpoint signatures
+	vaultHealth    = "health probe"    // sys/health and token lookup-self, every 2 s
 	vaultOther     = "other"
 )
 
@@ -37,6 +38,8 @@ func vaultKind(r *http.Request) string {
 	switch {
 	case strings.HasPrefix(p, "/v1/sys/health"), strings.HasPrefix(p, "/v1/auth/token/"):
 		return vaultHealth
+	case strings.Contains(p, "/transit/encrypt/"):
+		return vaultEncrypt
 	case strings.Contains(p, "/transit/"), strings.HasPrefix(p, "/v1/transit"):
 		return vaultTransit
 	case strings.Contains(p, "/data/") && r.Method == http.MethodGet:
