@@ -190,26 +190,7 @@ func (c *Client) ensureTransitKey(ctx context.Context, name, typ, wantPrefix str
 const createKeyTimeout = 2 * time.Minute
 
 func (c *Client) createKey(ctx context.Context, path, typ string) error {
-	tok, err := c.ensureToken(ctx)
-	if err != nil {
-		return err
-	}
-	cl, err := c.api.Clone()
-	if err != nil {
-		return fmt.Errorf("failed to clone vault client: %w", err)
-	}
-	cl.ClearNamespace()
-	cl.SetToken(tok)
-	if err := cl.SetAddress(c.api.Address()); err != nil {
-		return fmt.Errorf("failed to clone vault client: %w", err)
-	}
-	cl.SetClientTimeout(createKeyTimeout)
-	ctx, cancel := context.WithTimeout(ctx, createKeyTimeout)
-	defer cancel()
-	if _, err := cl.Logical().WriteWithContext(ctx, path, map[string]any{"type": typ}); err != nil {
-		return vaultErr("transit create key", err)
-	}
-	return nil
+	return c.writeSlow(ctx, "transit create key", path, map[string]any{"type": typ})
 }
 
 func (c *Client) putPolicy(ctx context.Context, name, rules string) error {
