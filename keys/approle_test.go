@@ -15,29 +15,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sealpost/sealpost/internal/testutil"
+
 	"github.com/hashicorp/vault/api"
 
 	"github.com/sealpost/sealpost/internal/vaulttest"
 	"github.com/sealpost/sealpost/keys"
 )
-
-// syncBuffer is a log sink safe for the KeepAlive goroutine.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // writeSecret writes a secret id or token file, mode 0600.
 func writeSecret(t testing.TB, path, v string) {
@@ -142,7 +126,7 @@ func TestAppRoleReloginAfterRevoke(t *testing.T) {
 	srv := vaulttest.Start(t)
 	ctx := ctxT(t)
 	creds := setupWith(t, srv, keys.SetupOptions{SecretIDs: true})
-	var logs syncBuffer
+	var logs testutil.SyncBuffer
 	c := appRoleClient(t, srv, creds.AppRoles["sealpost-relay"], slog.New(slog.NewTextHandler(&logs, nil)))
 	before, err := c.TokenInfo(ctx)
 	if err != nil {
@@ -197,7 +181,7 @@ func TestKeepAliveAppRole(t *testing.T) {
 	srv := vaulttest.Start(t)
 	ctx := ctxT(t)
 	creds := setupWith(t, srv, keys.SetupOptions{SecretIDs: true, AppRoleTokenTTL: 3 * time.Second, AppRoleTokenMaxTTL: 6 * time.Second})
-	var logs syncBuffer
+	var logs testutil.SyncBuffer
 	c := appRoleClient(t, srv, creds.AppRoles["sealpost-relay"], slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	first, err := c.TokenInfo(ctx)
 	if err != nil {

@@ -1,36 +1,18 @@
 package policy
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sealpost/sealpost/internal/testutil"
 )
-
-// syncBuffer is a log sink safe for the watcher goroutine.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 const (
 	policyV1  = "version: 1\nrules:\n  - name: first\n    when: {}\n    action: seal\ndefault: pass\n"
@@ -51,11 +33,11 @@ func writePolicy(t *testing.T, path, text string, mtime time.Time) {
 	}
 }
 
-func newTestHolder(t *testing.T, text string) (*Holder, string, *syncBuffer) {
+func newTestHolder(t *testing.T, text string) (*Holder, string, *testutil.SyncBuffer) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "policy.yaml")
 	writePolicy(t, path, text, time.Unix(1_700_000_000, 0))
-	logs := &syncBuffer{}
+	logs := &testutil.SyncBuffer{}
 	h, err := NewHolder(path, slog.New(slog.NewJSONHandler(logs, nil)))
 	if err != nil {
 		t.Fatalf("NewHolder: %v", err)

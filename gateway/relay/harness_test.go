@@ -1,7 +1,6 @@
 package relay
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -15,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/sealpost/sealpost/internal/testutil"
 
 	"filippo.io/age"
 	"github.com/emersion/go-smtp"
@@ -44,7 +45,7 @@ type harness struct {
 	relay   *Relay
 	smtp    string // relay SMTP address
 	lmtp    string // relay LMTP address
-	logs    *syncBuffer
+	logs    *testutil.SyncBuffer
 	dir     string
 	policy  *staticPolicy
 	spool   string
@@ -72,26 +73,9 @@ func (p *staticPolicy) Engine() *policy.Engine {
 	return p.e
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func newHarness(t testing.TB, o harnessOpts) *harness {
 	t.Helper()
-	h := &harness{t: t, dir: t.TempDir(), logs: &syncBuffer{}}
+	h := &harness{t: t, dir: t.TempDir(), logs: &testutil.SyncBuffer{}}
 	h.vault = vaulttest.Start(t)
 	h.creds = vaulttest.Setup(t, h.vault)
 	var err error

@@ -10,10 +10,11 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sealpost/sealpost/internal/testutil"
 
 	"filippo.io/age"
 	"github.com/emersion/go-smtp"
@@ -39,24 +40,6 @@ func isolate(t *testing.T) string {
 		os.Unsetenv(k)  // unset, as loadDevEnv only fills unset variables
 	}
 	return dir
-}
-
-// syncBuffer is a bytes.Buffer safe for a concurrently running Main.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func run(t *testing.T, args ...string) (code int, stdout, stderr string) {
@@ -335,7 +318,7 @@ func TestServeMessageAudit(t *testing.T) {
 	s := newStack(t, t.TempDir()) // before isolate: vaulttest finds bin/vault from the working directory
 	isolate(t)
 
-	var stdout, stderr syncBuffer
+	var stdout, stderr testutil.SyncBuffer
 	done := make(chan int, 1)
 	go func() { done <- cli.Main([]string{"serve", "--config", s.cfgPath}, &stdout, &stderr) }()
 	smtpAddr := waitFor(t, &stderr, done, regexp.MustCompile(`msg="sealpost node started" smtp=(\S+)`))
@@ -507,7 +490,7 @@ func sendPlain(addr, from, to, msg string) error {
 
 // waitFor waits until re matches what Main has written to w, and returns the
 // first group. It fails if Main returns first.
-func waitFor(t *testing.T, w *syncBuffer, done chan int, re *regexp.Regexp) string {
+func waitFor(t *testing.T, w *testutil.SyncBuffer, done chan int, re *regexp.Regexp) string {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for {

@@ -12,9 +12,10 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/sealpost/sealpost/internal/testutil"
 
 	"filippo.io/age"
 	"github.com/emersion/go-message"
@@ -35,24 +36,7 @@ type stack struct {
 	node    *node.Node
 	capture *capture.Server
 	mac     []byte
-	logs    *syncBuffer
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	logs    *testutil.SyncBuffer
 }
 
 // startStack starts a node with the given Vault settings (address and
@@ -87,7 +71,7 @@ func startStack(t *testing.T, v config.Vault) *stack {
 	if err := cfg.Validate(); err != nil {
 		t.Fatalf("test config does not validate: %v", err)
 	}
-	logs := &syncBuffer{}
+	logs := &testutil.SyncBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	// The node's background work lives as long as the node, not as long as
 	// a start-up deadline.
