@@ -97,8 +97,9 @@ func (d *DKIM) wrap(open func() (io.ReadCloser, error)) func() (io.ReadCloser, e
 		}
 		_, err = io.Copy(s, src)
 		src.Close()
-		if err == nil {
-			err = s.Close()
+		// Close always: the signer's goroutine ends only when it is closed.
+		if cerr := s.Close(); err == nil {
+			err = cerr
 		}
 		if err != nil {
 			return nil, fmt.Errorf("failed to sign: %w", err)

@@ -79,7 +79,7 @@ func (s *session) Auth(mech string) (sasl.Server, error) {
 	if s.r.opt.Users == nil || mech != sasl.Plain || !s.isTLS() {
 		return nil, reply(504, smtp.EnhancedCode{5, 5, 4}, "Authentication mechanism not supported", "")
 	}
-	return sasl.NewPlainServer(func(identity, username, password string) error {
+	return genericSASL{sasl.NewPlainServer(func(identity, username, password string) error {
 		if identity != "" && identity != username {
 			return reply(535, smtp.EnhancedCode{5, 7, 8}, "Authentication credentials invalid", "")
 		}
@@ -90,7 +90,21 @@ func (s *session) Auth(mech string) (sasl.Server, error) {
 		}
 		s.user = username
 		return nil
-	}), nil
+	})}, nil
+}
+
+// genericSASL makes every error of a SASL exchange an explicit SMTP reply:
+// go-smtp would otherwise send the text of go-sasl's own errors.
+type genericSASL struct{ sasl.Server }
+
+func (g genericSASL) Next(response []byte) ([]byte, bool, error) {
+	challenge, done, err := g.Server.Next(response)
+	if err != nil {
+		if _, ok := err.(*smtp.SMTPError); !ok {
+			err = reply(535, smtp.EnhancedCode{5, 7, 8}, "Authentication credentials invalid", "")
+		}
+	}
+	return challenge, done, err
 }
 
 func (s *session) Mail(from string, opts *smtp.MailOptions) error {

@@ -68,7 +68,9 @@ func (r *Relay) process(ctx context.Context, t *txn) []*smtp.SMTPError {
 	hdr, err := readHeader(t.buf)
 	if err != nil {
 		r.m.messages.WithLabelValues("malformed").Inc()
-		r.log.Info("message refused", "trace", t.trace, "decision", "malformed", "err", err)
+		// Not the error: go-message quotes the offending header line, which
+		// may be the message's own text.
+		r.log.Info("message refused: header cannot be parsed", "trace", t.trace, "decision", "malformed")
 		r.auditf(ctx, t, "", "refuse", map[string]string{"reason": "malformed header"})
 		return fill(reply(replyTxFailed, codeMedia, "Message header could not be parsed", t.trace))
 	}
@@ -117,7 +119,8 @@ func (r *Relay) process(ctx context.Context, t *txn) []*smtp.SMTPError {
 	} else {
 		dec, groups, err = r.decide(ctx, t, hdr, owed)
 		if err != nil {
-			r.log.Error("classification failed", "trace", t.trace, "err", err)
+			// The error may come from parsing the message; it is not logged.
+			r.log.Error("classification failed", "trace", t.trace, "decision", "defer")
 			r.auditf(ctx, t, "", "defer", map[string]string{"reason": "classification failed"})
 			return fill(tempFailure(t.trace))
 		}
@@ -414,6 +417,11 @@ func (r *Relay) deliver(ctx context.Context, t *txn, g *group, hop Hop, open fun
 		open = r.deps.DKIM.wrap(open)
 	}
 	env := nexthop.Envelope{From: t.from, SMTPUTF8: t.utf8, Body: t.body}
+	if msgID != "" {
+		// A sealed copy is 7-bit (base64 and quoted-printable) whatever the
+		// original was, so it needs no 8BITMIME at the next hop.
+		env.Body = ""
+	}
 	for _, i := range g.rcpts {
 		env.To = append(env.To, t.rcpts[i])
 	}
@@ -436,8 +444,12 @@ func (r *Relay) deliver(ctx context.Context, t *txn, g *group, hop Hop, open fun
 	var keys []string
 	for k, i := range g.rcpts {
 		rc := t.rcpts[i]
-		// Err also covers a recipient missing from the result: never
-		// count a copy as delivered unless the next hop said so.
+		// Never count a copy as delivered unless the next hop said so; a
+		// recipient missing from the result is in doubt, so 4xx.
+		if _, ok := result.Rcpt[rc]; !ok {
+			out[k] = tempNextHop(t.trace)
+			continue
+		}
 		if e := result.Err(rc); e != nil {
 			out[k] = hopReply(e, t.trace)
 			continue
@@ -456,10 +468,17 @@ func (r *Relay) deliver(ctx context.Context, t *txn, g *group, hop Hop, open fun
 		if _, err := r.deps.Audit.Append(ctx, entry); err != nil {
 			r.log.Error("audit append failed", "trace", t.trace, "err", err)
 		}
-	} else if err := r.deps.Store.LedgerRecordAll(ctx, keys, msgID, "250", func(tx *sql.Tx) error {
-		_, err := r.deps.Audit.AppendTx(ctx, tx, entry)
-		return err
-	}); err != nil {
+	} else if err := func() error {
+		// The next hop has the copy: record it even if the transaction's
+		// deadline passed while the next hop was answering, or the ledger
+		// could not stop a retry from sending it again.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		return r.deps.Store.LedgerRecordAll(rctx, keys, msgID, "250", func(tx *sql.Tx) error {
+			_, err := r.deps.Audit.AppendTx(rctx, tx, entry)
+			return err
+		})
+	}(); err != nil {
 		// The next hop has the message: answering 4xx now would only send
 		// it twice. Log loudly and carry on.
 		r.log.Error("ledger record failed after delivery", "trace", t.trace, "err", err)
