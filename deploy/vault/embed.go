@@ -16,10 +16,12 @@ const (
 	Relay  = "sealpost-relay"
 	Portal = "sealpost-portal"
 	Admin  = "sealpost-admin"
+	// Rewrap is the background rewrap job's policy: Transit rewrap only.
+	Rewrap = "sealpost-rewrap"
 )
 
 // Names lists the policies in the order Setup installs them.
-func Names() []string { return []string{Relay, Portal, Admin} }
+func Names() []string { return []string{Relay, Portal, Admin, Rewrap} }
 
 // Policies returns every embedded policy keyed by policy name (the file name
 // without ".hcl").

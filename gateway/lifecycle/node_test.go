@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	vaultpolicy "github.com/sealpost/sealpost/deploy/vault"
+
 	"filippo.io/age"
 	"github.com/emersion/go-smtp"
 	vaultapi "github.com/hashicorp/vault/api"
@@ -302,21 +304,8 @@ default: pass
 	}
 }
 
-// rewrapPolicy is the sealpost-rewrap policy given in docs/keys.md.
-const rewrapPolicy = `
-path "transit/keys/sealpost-wrap" {
-  capabilities = ["read"]
-}
-path "transit/rewrap/sealpost-wrap" {
-  capabilities = ["update"]
-}
-path "auth/token/lookup-self" {
-  capabilities = ["read"]
-}
-path "auth/token/renew-self" {
-  capabilities = ["update"]
-}
-`
+// rewrapPolicy is the shipped sealpost-rewrap policy (deploy/vault).
+var rewrapPolicy = vaultpolicy.Policies()[vaultpolicy.Rewrap]
 
 // TestNodeRewrap gives a node a token with only the documented rewrap
 // policy, rotates the wrap key, and waits for the node to move the stored
