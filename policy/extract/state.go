@@ -121,38 +121,33 @@ type sink struct {
 }
 
 func (k *sink) WriteString(p string) error {
-	if k.full {
-		return errBudget
-	}
-	left := k.s.lim.MaxBytes - k.s.out
-	if int64(len(p)) > left {
-		p = p[:left]
-		k.full = true
-	}
-	k.b.WriteString(p)
-	k.s.out += int64(len(p))
-	if k.full {
-		return errBudget
-	}
-	return nil
+	n, err := k.take(len(p))
+	k.b.WriteString(p[:n])
+	return err
 }
 
 // writeBytes is WriteString for a byte slice, without a copy.
 func (k *sink) writeBytes(p []byte) error {
+	n, err := k.take(len(p))
+	k.b.Write(p[:n])
+	return err
+}
+
+// take books n bytes against the MaxBytes budget and returns how many fit,
+// with errBudget once the budget is full.
+func (k *sink) take(n int) (int, error) {
 	if k.full {
-		return errBudget
+		return 0, errBudget
 	}
-	left := k.s.lim.MaxBytes - k.s.out
-	if int64(len(p)) > left {
-		p = p[:left]
+	if left := k.s.lim.MaxBytes - k.s.out; int64(n) > left {
+		n = int(left)
 		k.full = true
 	}
-	k.b.Write(p)
-	k.s.out += int64(len(p))
+	k.s.out += int64(n)
 	if k.full {
-		return errBudget
+		return n, errBudget
 	}
-	return nil
+	return n, nil
 }
 
 func (k *sink) WriteByte(c byte) error {
