@@ -5,7 +5,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -16,8 +15,8 @@ import (
 
 	"github.com/sealpost/sealpost/internal/testutil"
 
+
 	"filippo.io/age"
-	"github.com/emersion/go-smtp"
 	"gopkg.in/yaml.v3"
 	_ "modernc.org/sqlite"
 
@@ -326,7 +325,7 @@ func TestServeMessageAudit(t *testing.T) {
 	const secret = "NHS number 943 476 5919. HbA1c 48 mmol/mol."
 	msg := "From: doctor@example.org\r\nTo: patient@example.net\r\nSubject: [secure] Discharge summary\r\n" +
 		"Message-ID: <cli-test@example.org>\r\n\r\n" + secret + "\r\n"
-	if err := sendPlain(smtpAddr, "doctor@example.org", "patient@example.net", msg); err != nil {
+	if err := testutil.SendMail(smtpAddr, "doctor@example.org", "patient@example.net", msg); err != nil {
 		t.Fatalf("sending to the served relay: %v", err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -459,33 +458,6 @@ func TestServeMessageAudit(t *testing.T) {
 			t.Errorf("audit verify of a tampered log: exit %d %q %q, want 1 naming entry 1", code, out, errs)
 		}
 	})
-}
-
-// sendPlain sends one message over a plain connection from loopback, which
-// the relay trusts by default.
-func sendPlain(addr, from, to, msg string) error {
-	c, err := smtp.Dial(addr)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	if err := c.Mail(from, nil); err != nil {
-		return err
-	}
-	if err := c.Rcpt(to, nil); err != nil {
-		return err
-	}
-	w, err := c.Data()
-	if err != nil {
-		return err
-	}
-	if _, err := io.WriteString(w, msg); err != nil {
-		return err
-	}
-	if err := w.Close(); err != nil {
-		return err
-	}
-	return c.Quit()
 }
 
 // waitFor waits until re matches what Main has written to w, and returns the

@@ -14,8 +14,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sealpost/sealpost/internal/testutil"
+
 	"filippo.io/age"
-	"github.com/emersion/go-smtp"
 
 	"github.com/sealpost/sealpost/gateway/config"
 	"github.com/sealpost/sealpost/gateway/seal"
@@ -134,31 +135,6 @@ func vaultProcesses(t *testing.T, varDir string) []string {
 	return pids
 }
 
-func sendMail(addr, from, to, msg string) error {
-	c, err := smtp.Dial(addr)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	if err := c.Mail(from, nil); err != nil {
-		return err
-	}
-	if err := c.Rcpt(to, nil); err != nil {
-		return err
-	}
-	w, err := c.Data()
-	if err != nil {
-		return err
-	}
-	if _, err := io.WriteString(w, msg); err != nil {
-		return err
-	}
-	if err := w.Close(); err != nil {
-		return err
-	}
-	return c.Quit()
-}
-
 func TestRunTwiceKeepsVaultState(t *testing.T) {
 	varDir := filepath.Join(t.TempDir(), "var")
 	vaultAddr := freePort(t)
@@ -208,7 +184,7 @@ func TestRunTwiceKeepsVaultState(t *testing.T) {
 	msg := "From: doctor@example.org\r\nTo: patient@example.net\r\nSubject: [secure] Discharge summary\r\n" +
 		"Date: Mon, 23 Nov 2026 09:00:00 +0000\r\nMessage-ID: <dev-1@example.org>\r\n\r\n" +
 		"NHS number 943 476 5919. HbA1c 48 mmol/mol.\r\n"
-	if err := sendMail(env["SEALPOST_SMTP"], "doctor@example.org", "patient@example.net", msg); err != nil {
+	if err := testutil.SendMail(env["SEALPOST_SMTP"], "doctor@example.org", "patient@example.net", msg); err != nil {
 		t.Fatalf("sending the first message: %v", err)
 	}
 	outbox, err := filepath.Glob(filepath.Join(env["SEALPOST_OUTBOX"], "*.eml"))
@@ -291,7 +267,7 @@ func TestRunTwiceKeepsVaultState(t *testing.T) {
 		t.Errorf("the stored ciphertext opens to\n%q\nwant\n%q", got, msg)
 	}
 	// And the second run still works end to end.
-	if err := sendMail(second.env["SEALPOST_SMTP"], "doctor@example.org", "patient@example.net", msg); err != nil {
+	if err := testutil.SendMail(second.env["SEALPOST_SMTP"], "doctor@example.org", "patient@example.net", msg); err != nil {
 		t.Errorf("sending through the second run: %v", err)
 	}
 	second.stop(t)

@@ -1,7 +1,6 @@
 package postfixtest
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"net"
@@ -15,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sealpost/sealpost/internal/testutil"
 )
 
 // Mode selects how the instance hands mail to the Sealpost gateway.
@@ -386,7 +387,7 @@ func (p *Instance) waitReady() error {
 	deadline := time.Now().Add(readyTimeout)
 	for _, addr := range addrs {
 		for {
-			err := greet(addr)
+			err := testutil.Greet(addr)
 			if err == nil {
 				break
 			}
@@ -422,25 +423,6 @@ func (p *Instance) portsTaken() string {
 		l.Close()
 	}
 	return ""
-}
-
-// greet connects to an SMTP listener, reads the greeting and says QUIT.
-func greet(addr string) error {
-	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
-	line, err := bufio.NewReader(c).ReadString('\n')
-	if err != nil {
-		return fmt.Errorf("failed to read the greeting from %s: %w", addr, err)
-	}
-	if !strings.HasPrefix(line, "220") {
-		return fmt.Errorf("unexpected greeting from %s: %q", addr, strings.TrimSpace(line))
-	}
-	_, _ = c.Write([]byte("QUIT\r\n"))
-	return nil
 }
 
 // stopTimeout bounds how long the master may take to exit after SIGTERM.

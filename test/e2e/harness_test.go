@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -18,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sealpost/sealpost/internal/testutil"
 
 	"github.com/emersion/go-message"
 
@@ -405,7 +406,7 @@ func (g *gateway) launch(failpoint string) error {
 
 	deadline := time.Now().Add(startTimeout)
 	for {
-		err := greet(g.smtp)
+		err := testutil.Greet(g.smtp)
 		if err == nil {
 			break
 		}
@@ -428,25 +429,6 @@ func (g *gateway) launch(failpoint string) error {
 	if !g.waitLog(offset, `"msg":"vault available"`, time.Until(deadline)) {
 		return fmt.Errorf("gateway did not report Vault available within %v", startTimeout)
 	}
-	return nil
-}
-
-// greet reads an SMTP greeting and says QUIT.
-func greet(addr string) error {
-	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
-	line, err := bufio.NewReader(c).ReadString('\n')
-	if err != nil {
-		return err
-	}
-	if !strings.HasPrefix(line, "220 ") && !strings.HasPrefix(line, "220-") {
-		return fmt.Errorf("greeting %q", strings.TrimSpace(line))
-	}
-	_, _ = c.Write([]byte("QUIT\r\n"))
 	return nil
 }
 
