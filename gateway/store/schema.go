@@ -55,6 +55,85 @@ CREATE TABLE ledger (
 );
 CREATE INDEX ledger_recorded ON ledger (recorded);
 `,
+	// 2: the portal. Recipient accounts (one per address), their passkeys,
+	// one-time codes, pre-login flows and sessions; per-message portal
+	// settings; phone numbers the sender supplied; first views (read
+	// receipts). Codes and tokens are stored only as SHA-256 hashes; TOTP
+	// seeds and phone numbers only as Transit ciphertext.
+	`
+ALTER TABLE messages ADD COLUMN oob_factor TEXT NOT NULL DEFAULT 'any';   -- any | sms | code
+ALTER TABLE messages ADD COLUMN read_receipt INTEGER NOT NULL DEFAULT 0;
+
+CREATE TABLE message_phones (
+	message_id TEXT NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
+	rcpt       TEXT NOT NULL COLLATE NOCASE,
+	wrapped    BLOB NOT NULL,                   -- keys.Client.Wrap(message id, phone): only Transit decrypt opens it
+	PRIMARY KEY (message_id, rcpt)
+);
+
+CREATE TABLE message_views (
+	message_id TEXT NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
+	rcpt       TEXT NOT NULL COLLATE NOCASE,
+	first_view INTEGER NOT NULL,
+	receipt_at INTEGER NOT NULL DEFAULT 0,      -- when a read receipt went to the sender, 0 = none
+	PRIMARY KEY (message_id, rcpt)
+);
+
+CREATE TABLE accounts (
+	address        TEXT PRIMARY KEY NOT NULL COLLATE NOCASE,
+	created        INTEGER NOT NULL,
+	level          TEXT NOT NULL DEFAULT '',    -- '' not enrolled, 'mailbox' (lower assurance), 'oob'
+	method         TEXT NOT NULL DEFAULT '',    -- '' none yet, 'passkey', 'password'
+	user_handle    BLOB NOT NULL,               -- random WebAuthn user handle
+	password_hash  TEXT NOT NULL DEFAULT '',    -- argon2id PHC string
+	totp_sealed    TEXT NOT NULL DEFAULT '',    -- Transit ciphertext of the TOTP seed
+	totp_last_step INTEGER NOT NULL DEFAULT 0,  -- last accepted TOTP step (no replay)
+	phone_sealed   TEXT NOT NULL DEFAULT '',    -- Transit ciphertext of the verified phone number
+	failures       INTEGER NOT NULL DEFAULT 0,  -- consecutive failed checks
+	locked_until   INTEGER NOT NULL DEFAULT 0,
+	reset_at       INTEGER NOT NULL DEFAULT 0,  -- last admin reset; the next enrolment needs the out-of-band factor
+	enrolled_at    INTEGER NOT NULL DEFAULT 0
+);
+
+CREATE TABLE passkeys (
+	credential_id BLOB PRIMARY KEY NOT NULL,
+	address       TEXT NOT NULL REFERENCES accounts (address) ON DELETE CASCADE,
+	credential    BLOB NOT NULL,                -- JSON of the webauthn.Credential (public key, sign count, flags)
+	created       INTEGER NOT NULL,
+	last_used     INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX passkeys_address ON passkeys (address);
+
+CREATE TABLE codes (
+	id         TEXT PRIMARY KEY NOT NULL,        -- random, names the code in a flow
+	address    TEXT NOT NULL COLLATE NOCASE,
+	purpose    TEXT NOT NULL,                    -- 'mailbox' | 'sms'
+	message_id TEXT NOT NULL DEFAULT '',
+	code_hash  BLOB NOT NULL,                    -- SHA-256 of (id, code)
+	created    INTEGER NOT NULL,
+	expires    INTEGER NOT NULL,
+	attempts   INTEGER NOT NULL DEFAULT 0,
+	used       INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX codes_address ON codes (address, created);
+
+CREATE TABLE flows (
+	token_hash BLOB PRIMARY KEY NOT NULL,        -- SHA-256 of the flow cookie
+	created    INTEGER NOT NULL,
+	expires    INTEGER NOT NULL,
+	state      BLOB NOT NULL                     -- JSON: address, message id, proofs so far, WebAuthn ceremony data
+);
+
+CREATE TABLE sessions (
+	token_hash BLOB PRIMARY KEY NOT NULL,        -- SHA-256 of the session cookie
+	address    TEXT NOT NULL REFERENCES accounts (address) ON DELETE CASCADE,
+	created    INTEGER NOT NULL,
+	last_seen  INTEGER NOT NULL,
+	expires    INTEGER NOT NULL,                 -- absolute expiry
+	method     TEXT NOT NULL                     -- how this session logged in: 'passkey' | 'password'
+);
+CREATE INDEX sessions_address ON sessions (address);
+`,
 }
 
 // migrate applies pending migrations, each in its own IMMEDIATE transaction
