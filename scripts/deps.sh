@@ -12,6 +12,7 @@ declare -A need=(
   [age-keygen]=age
   [chromium]=chromium
   [sqlite3]=sqlite3
+  [npm]=npm
 )
 missing=()
 for cmd in "${!need[@]}"; do
