@@ -59,6 +59,10 @@ type Config struct {
 	// AuditKey is the ed25519 Transit key that signs audit checkpoints.
 	// Default "sealpost-audit".
 	AuditKey string
+	// PortalKey is the derived aes256-gcm96 Transit key of the portal: it
+	// seals TOTP seeds and phone numbers (each under its own key-derivation
+	// context) and computes enrollment codes. Default "sealpost-portal".
+	PortalKey string
 	// KVMount is the KV v2 mount holding the recipient directory and the
 	// header MAC key. Default "sealpost".
 	KVMount string
@@ -88,6 +92,7 @@ const (
 	DefaultTransitMount  = "transit"
 	DefaultWrapKey       = "sealpost-wrap"
 	DefaultAuditKey      = "sealpost-audit"
+	DefaultPortalKey     = "sealpost-portal"
 	DefaultKVMount       = "sealpost"
 	DefaultTimeout       = 5 * time.Second
 	DefaultWrapKeyMaxAge = 5 * time.Minute
@@ -113,6 +118,9 @@ func (cfg *Config) setDefaults() error {
 	if cfg.AuditKey == "" {
 		cfg.AuditKey = DefaultAuditKey
 	}
+	if cfg.PortalKey == "" {
+		cfg.PortalKey = DefaultPortalKey
+	}
 	if cfg.KVMount == "" {
 		cfg.KVMount = DefaultKVMount
 	}
@@ -123,13 +131,13 @@ func (cfg *Config) setDefaults() error {
 			return fmt.Errorf("invalid %s %q", m.what, m.v)
 		}
 	}
-	for _, n := range []struct{ what, v string }{{"wrap key", cfg.WrapKey}, {"audit key", cfg.AuditKey}} {
+	for _, n := range []struct{ what, v string }{{"wrap key", cfg.WrapKey}, {"audit key", cfg.AuditKey}, {"portal key", cfg.PortalKey}} {
 		if !nameRE.MatchString(n.v) || n.v == "." || n.v == ".." {
 			return fmt.Errorf("invalid %s name %q", n.what, n.v)
 		}
 	}
-	if cfg.WrapKey == cfg.AuditKey {
-		return errors.New("wrap key and audit key must differ")
+	if cfg.WrapKey == cfg.AuditKey || cfg.PortalKey == cfg.WrapKey || cfg.PortalKey == cfg.AuditKey {
+		return errors.New("wrap key, audit key and portal key must differ")
 	}
 	if cfg.TransitMount == cfg.KVMount {
 		return errors.New("transit mount and KV mount must differ")

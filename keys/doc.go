@@ -51,6 +51,25 @@
 // tokens get 403), then unwraps like the portal. There is no separate
 // escrow key: the wrap key, which never leaves Vault, is the escrow.
 //
+// # The portal key
+//
+// PortalKey (aes256-gcm96, derived, never exportable) holds the portal's
+// own recipient secrets. [Client.SealPortal] and [Client.OpenPortal]
+// encrypt and decrypt under a key-derivation context ("totp:" + address
+// for TOTP seeds, "phone:" + address for verified phone numbers), so a
+// ciphertext opens only under the context it was sealed for
+// ([ErrPortalCiphertext]). [Client.EnrollmentCode] is a Transit HMAC over
+// the message id and recipient, written as "XXXX-XXXX-XXXX" in Crockford
+// base32: it is never stored, the portal recomputes it to check what a
+// recipient types ([NormalizeEnrollmentCode], [EnrollmentCodesEqual]) and
+// an admin recomputes it to pass it on out of band.
+//
+// Phone numbers the sender supplies are not sealed with the portal key,
+// which the relay may not use: the relay wraps them like identities with
+// [Client.WrapData] (purpose [PurposePhone]), and the portal opens them
+// with [Client.UnwrapData]. The purpose is part of the bound plaintext, so
+// a phone blob never opens as an identity, nor an identity as a phone.
+//
 // # Tokens and what they can do
 //
 // [Setup] installs three policies (files in deploy/vault) and issues one
@@ -61,11 +80,16 @@
 //     directory and the MAC key. It cannot decrypt, rewrap, rotate, export,
 //     or write anything.
 //   - portal (sealpost-portal): Transit decrypt with the wrap key (unwrap),
-//     verify audit signatures, read the directory. It cannot wrap, sign,
-//     rotate, or read the MAC key.
+//     encrypt, decrypt and HMAC with the portal key, verify audit
+//     signatures, read the directory. It cannot wrap, sign, rotate, or read
+//     the MAC key.
 //   - admin (sealpost-admin): everything in the KV mount (directory
-//     edits, MAC key), rotate and configure both Transit keys, rewrap, and
-//     decrypt for break-glass access. It cannot delete or export the keys.
+//     edits, MAC key), rotate and configure the wrap and audit keys,
+//     rewrap, decrypt for break-glass access, and HMAC with the portal key
+//     (enrollment codes). It cannot delete or export the keys, nor decrypt
+//     with the portal key.
+//
+// The relay has no grant on the portal key.
 //
 // The package tests prove each of these grants and denials against a real
 // Vault server. [Client.IsRootToken] lets the relay and portal refuse to

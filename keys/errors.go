@@ -27,6 +27,11 @@ var (
 	// version understands.
 	ErrMalformedWrapped = errors.New("malformed wrapped secret")
 
+	// ErrPortalCiphertext means a portal ciphertext does not open under the
+	// key-derivation context given (it was sealed for another one, or was
+	// altered), or is not a Transit ciphertext at all.
+	ErrPortalCiphertext = errors.New("portal ciphertext does not open with this context")
+
 	// ErrBadSignature means an audit checkpoint signature does not verify.
 	ErrBadSignature = errors.New("signature does not verify")
 

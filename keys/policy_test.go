@@ -25,6 +25,14 @@ func TestPolicies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	portalCT, err := e.portal.SealPortal(ctx, "totp:patient@example.net", []byte("seed"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	phoneBlob, err := e.relay.WrapData(ctx, "m1", keys.PurposePhone, []byte("+447700900123"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := e.admin.AddRecipient(ctx, "@clinic.example", "age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p"); err != nil {
 		t.Fatal(err)
 	}
@@ -51,6 +59,26 @@ func TestPolicies(t *testing.T) {
 		{"Verify", func(c *keys.Client) error { return c.Verify(ctx, []byte("checkpoint"), sig) }},
 		{"RenewSelf", func(c *keys.Client) error { _, err := c.RenewSelf(ctx); return err }},
 		{"RotateAuditKey", func(c *keys.Client) error { _, err := c.RotateAuditKey(ctx); return err }},
+		{"SealPortal", func(c *keys.Client) error {
+			_, err := c.SealPortal(ctx, "totp:patient@example.net", []byte("seed"))
+			return err
+		}},
+		{"OpenPortal", func(c *keys.Client) error {
+			_, err := c.OpenPortal(ctx, "totp:patient@example.net", portalCT)
+			return err
+		}},
+		{"EnrollmentCode", func(c *keys.Client) error {
+			_, err := c.EnrollmentCode(ctx, "m1", "patient@example.net")
+			return err
+		}},
+		{"WrapData", func(c *keys.Client) error {
+			_, err := c.WrapData(ctx, "m2", keys.PurposePhone, []byte("+447700900123"))
+			return err
+		}},
+		{"UnwrapData", func(c *keys.Client) error {
+			_, err := c.UnwrapData(ctx, "m1", keys.PurposePhone, phoneBlob)
+			return err
+		}},
 	}
 	const (
 		allow  = true
@@ -73,6 +101,15 @@ func TestPolicies(t *testing.T) {
 		"Verify":         {allow, allow, allow},
 		"RenewSelf":      {allow, allow, allow},
 		"RotateAuditKey": {deny, deny, allow},
+		// The portal key: only the portal seals and opens with it; the
+		// admin computes enrollment codes (HMAC) but opens nothing; the
+		// relay has no grant at all.
+		"SealPortal":     {deny, allow, deny},
+		"OpenPortal":     {deny, allow, deny},
+		"EnrollmentCode": {deny, allow, allow},
+		// Phone numbers are wrapped like identities.
+		"WrapData":   {allow, deny, allow},
+		"UnwrapData": {deny, allow, allow},
 		// Removing an absent recipient reads first (allowed to all), so the
 		// expected outcome is "not found" for admin and 403 only on write;
 		// handled below.
@@ -153,6 +190,22 @@ func TestPolicies(t *testing.T) {
 			_, err := c.Logical().WriteWithContext(ctx, "sealpost/data/config/mac", map[string]any{"data": map[string]any{"key": "x"}})
 			return err
 		}},
+		{"hmac portal key with another algorithm", func(c *api.Client) error {
+			_, err := c.Logical().WriteWithContext(ctx, "transit/hmac/sealpost-portal/sha2-512", map[string]any{"input": "eA=="})
+			return err
+		}},
+		{"read portal key", func(c *api.Client) error {
+			_, err := c.Logical().ReadWithContext(ctx, "transit/keys/sealpost-portal")
+			return err
+		}},
+		{"rotate portal key", func(c *api.Client) error {
+			_, err := c.Logical().WriteWithContext(ctx, "transit/keys/sealpost-portal/rotate", nil)
+			return err
+		}},
+		{"datakey from portal key", func(c *api.Client) error {
+			_, err := c.Logical().WriteWithContext(ctx, "transit/datakey/plaintext/sealpost-portal", map[string]any{"context": "eA=="})
+			return err
+		}},
 		{"read other KV path", func(c *api.Client) error {
 			_, err := c.Logical().ReadWithContext(ctx, "sealpost/data/config/other")
 			return err
@@ -171,7 +224,9 @@ func TestPolicies(t *testing.T) {
 	}
 	// The admin may not delete or export keys either, nor mint tokens.
 	adminDenied := map[string]bool{"export wrap key": true, "delete wrap key": true, "create token": true,
-		"write policy": true, "read sys/mounts": true, "read cubbyhole (no default policy)": true}
+		"write policy": true, "read sys/mounts": true, "read cubbyhole (no default policy)": true,
+		"hmac portal key with another algorithm": true, "read portal key": true, "rotate portal key": true,
+		"datakey from portal key": true}
 	for _, o := range rawOps {
 		for _, r := range []struct{ name, token string }{
 			{"relay", e.creds.RelayToken}, {"portal", e.creds.PortalToken}, {"admin", e.creds.AdminToken},

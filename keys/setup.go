@@ -38,8 +38,9 @@ const TokenPeriod = 768 * time.Hour
 // create orphan tokens):
 //
 //   - enables Transit at TransitMount and KV v2 at KVMount if absent;
-//   - creates WrapKey (rsa-4096) and AuditKey (ed25519) if absent, and
-//     refuses existing keys of another type;
+//   - creates WrapKey (rsa-4096), AuditKey (ed25519) and PortalKey
+//     (aes256-gcm96, derived) if absent, and refuses existing keys of
+//     another type (or a portal key that is not derived);
 //   - creates the MAC key if absent;
 //   - writes the policies sealpost-relay, sealpost-portal and
 //     sealpost-admin (see [vaultpolicy]), rewritten for the configured
@@ -80,6 +81,9 @@ func SetupWith(ctx context.Context, root *Client, opt SetupOptions) (Credentials
 	}
 	if err := root.ensureTransitKey(ctx, root.cfg.AuditKey, "ed25519", "ed25519"); err != nil {
 		return Credentials{}, fmt.Errorf("failed to set up audit key: %w", err)
+	}
+	if err := root.ensurePortalKey(ctx); err != nil {
+		return Credentials{}, fmt.Errorf("failed to set up portal key: %w", err)
 	}
 	if err := root.ensureMACKey(ctx); err != nil {
 		return Credentials{}, fmt.Errorf("failed to set up MAC key: %w", err)
@@ -167,31 +171,54 @@ func (c *Client) setupMounts(ctx context.Context) error {
 }
 
 func (c *Client) ensureTransitKey(ctx context.Context, name, typ, wantPrefix string) error {
+	_, err := c.ensureTransitKeyWith(ctx, name, typ, wantPrefix, nil)
+	return err
+}
+
+// ensurePortalKey creates the portal key, a derived aes256-gcm96 key, and
+// refuses an existing one that is not derived: SealPortal names a
+// key-derivation context with every call.
+func (c *Client) ensurePortalKey(ctx context.Context) error {
+	d, err := c.ensureTransitKeyWith(ctx, c.cfg.PortalKey, "aes256-gcm96", "aes256-gcm96",
+		map[string]any{"derived": true})
+	if err != nil {
+		return err
+	}
+	if derived, _ := d["derived"].(bool); d != nil && !derived {
+		return fmt.Errorf("transit key %s exists but is not derived; Sealpost requires derived: true", c.cfg.PortalKey)
+	}
+	return nil
+}
+
+// ensureTransitKeyWith creates the key with type typ and the extra
+// parameters, or checks an existing one and returns its data (nil for a
+// key it created).
+func (c *Client) ensureTransitKeyWith(ctx context.Context, name, typ, wantPrefix string, extra map[string]any) (map[string]any, error) {
 	path := c.transitPath("keys", name)
 	d, err := c.read(ctx, "transit read key", path)
 	switch {
 	case errors.Is(err, ErrNotFound):
-		return c.createKey(ctx, path, typ)
+		body := map[string]any{"type": typ}
+		for k, v := range extra {
+			body[k] = v
+		}
+		return nil, c.writeSlow(ctx, "transit create key", path, body)
 	case err != nil:
-		return err
+		return nil, err
 	}
 	got, _ := d["type"].(string)
 	if !strings.HasPrefix(got, wantPrefix) {
-		return fmt.Errorf("transit key %s exists with type %q, want %s", name, got, typ)
+		return nil, fmt.Errorf("transit key %s exists with type %q, want %s", name, got, typ)
 	}
 	if exp, _ := d["exportable"].(bool); exp {
-		return fmt.Errorf("transit key %s is exportable; Sealpost requires keys that never leave Vault", name)
+		return nil, fmt.Errorf("transit key %s is exportable; Sealpost requires keys that never leave Vault", name)
 	}
-	return nil
+	return d, nil
 }
 
 // createKeyTimeout bounds Transit key creation: generating an RSA-4096 key
 // can take far longer than an ordinary call on a busy host.
 const createKeyTimeout = 2 * time.Minute
-
-func (c *Client) createKey(ctx context.Context, path, typ string) error {
-	return c.writeSlow(ctx, "transit create key", path, map[string]any{"type": typ})
-}
 
 func (c *Client) putPolicy(ctx context.Context, name, rules string) error {
 	pctx, cancel, err := c.prepare(ctx)
@@ -260,6 +287,8 @@ func (c *Client) renderPath(p string) string {
 				segs[i] = c.cfg.WrapKey
 			case DefaultAuditKey:
 				segs[i] = c.cfg.AuditKey
+			case DefaultPortalKey:
+				segs[i] = c.cfg.PortalKey
 			}
 		}
 		segs[0] = c.cfg.TransitMount

@@ -41,18 +41,28 @@ func (c *Client) Wrap(ctx context.Context, msgID string, secret []byte) ([]byte,
 	if err := checkWrapInput(msgID, secret); err != nil {
 		return nil, fmt.Errorf("failed to wrap secret: %w", err)
 	}
-	k, err := c.currentWrapKey(ctx, false)
+	pt := bindPlaintext(msgID, secret)
+	defer clear(pt)
+	out, err := c.wrapLocal(ctx, pt)
 	if err != nil {
 		return nil, fmt.Errorf("failed to wrap secret: %w", err)
 	}
-	pt := bindPlaintext(msgID, secret)
-	defer clear(pt)
+	return out, nil
+}
+
+// wrapLocal encrypts a bound plaintext with RSA-OAEP under the cached
+// public half of the wrap key and returns it in the [Wrapped] format.
+func (c *Client) wrapLocal(ctx context.Context, pt []byte) ([]byte, error) {
+	k, err := c.currentWrapKey(ctx, false)
+	if err != nil {
+		return nil, err
+	}
 	if len(pt) > k.maxPlain {
-		return nil, fmt.Errorf("failed to wrap secret: %d bytes exceed the wrap key's %d-byte limit", len(pt), k.maxPlain)
+		return nil, fmt.Errorf("%d bytes exceed the wrap key's %d-byte limit", len(pt), k.maxPlain)
 	}
 	ct, err := rsa.EncryptOAEP(sha256.New(), rand.Reader, k.pub, pt, nil)
 	if err != nil {
-		return nil, fmt.Errorf("failed to wrap secret: %w", err)
+		return nil, err
 	}
 	return Wrapped{Scheme: SchemeLocal, KeyVersion: k.version, Ciphertext: ct}.Marshal(), nil
 }
@@ -76,19 +86,9 @@ func (c *Client) Unwrap(ctx context.Context, msgID string, wrapped []byte) ([]by
 	if err := checkMsgID(msgID); err != nil {
 		return nil, fmt.Errorf("failed to unwrap secret: %w", err)
 	}
-	w, err := ParseWrapped(wrapped)
+	pt, err := c.decryptWrapped(ctx, wrapped)
 	if err != nil {
 		return nil, fmt.Errorf("failed to unwrap secret: %w", err)
-	}
-	d, err := c.write(ctx, "transit decrypt", c.transitPath("decrypt", c.cfg.WrapKey),
-		map[string]any{"ciphertext": w.TransitCiphertext()})
-	if err != nil {
-		return nil, fmt.Errorf("failed to unwrap secret: %w", err)
-	}
-	p64, _ := d["plaintext"].(string)
-	pt, err := base64.StdEncoding.DecodeString(p64)
-	if err != nil || len(pt) == 0 {
-		return nil, fmt.Errorf("failed to unwrap secret: vault returned no plaintext")
 	}
 	id, secret, err := parseBound(pt)
 	if err != nil {
@@ -103,6 +103,26 @@ func (c *Client) Unwrap(ctx context.Context, msgID string, wrapped []byte) ([]by
 	copy(out, secret)
 	clear(pt)
 	return out, nil
+}
+
+// decryptWrapped parses a wrapped blob of either scheme and opens it with
+// Transit decrypt, returning the bound plaintext.
+func (c *Client) decryptWrapped(ctx context.Context, wrapped []byte) ([]byte, error) {
+	w, err := ParseWrapped(wrapped)
+	if err != nil {
+		return nil, err
+	}
+	d, err := c.write(ctx, "transit decrypt", c.transitPath("decrypt", c.cfg.WrapKey),
+		map[string]any{"ciphertext": w.TransitCiphertext()})
+	if err != nil {
+		return nil, err
+	}
+	p64, _ := d["plaintext"].(string)
+	pt, err := base64.StdEncoding.DecodeString(p64)
+	if err != nil || len(pt) == 0 {
+		return nil, errors.New("vault returned no plaintext")
+	}
+	return pt, nil
 }
 
 // RefreshWrapKey fetches the public half of the wrap key now, so that the

@@ -148,3 +148,71 @@ func FuzzDirectoryKey(f *testing.F) {
 		}
 	})
 }
+
+func FuzzParseBoundData(f *testing.F) {
+	f.Add([]byte(dataPrefix + "phone\x0001JD4ZP0S5\x00+447700900123"))
+	f.Add([]byte(dataPrefix + "\x00x\x00y"))
+	f.Add([]byte(bindPrefix + "01JD4ZP0S5\x00AGE-SECRET-KEY-1XYZ"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		purpose, id, data, err := parseBoundData(b)
+		if err != nil {
+			if !errors.Is(err, ErrMalformedWrapped) {
+				t.Fatalf("error does not match ErrMalformedWrapped: %v", err)
+			}
+			return
+		}
+		if got := bindData(purpose, id, data); !bytes.Equal(got, b) {
+			t.Fatalf("bindData(parseBoundData(%q)) = %q", b, got)
+		}
+		// Identity and data bindings never both accept one plaintext.
+		if _, _, err := parseBound(b); err == nil {
+			t.Fatalf("%q parses as both an identity and data", b)
+		}
+	})
+}
+
+func FuzzNormalizeEnrollmentCode(f *testing.F) {
+	for _, s := range []string{"ABCD-EFGH-JKMN", "abcd efgh jkmn", "o0Oo-iIlL-1234", "ABCD-EFGH-JKMU", "", "----"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		c, ok := NormalizeEnrollmentCode(s)
+		if !ok {
+			if c != "" {
+				t.Fatalf("NormalizeEnrollmentCode(%q) = %q, false", s, c)
+			}
+			return
+		}
+		if len(c) != 14 || c[4] != '-' || c[9] != '-' {
+			t.Fatalf("NormalizeEnrollmentCode(%q) = %q, not XXXX-XXXX-XXXX", s, c)
+		}
+		for i := 0; i < len(c); i++ {
+			if i != 4 && i != 9 && !strings.ContainsRune(crockford, rune(c[i])) {
+				t.Fatalf("NormalizeEnrollmentCode(%q) = %q, outside the alphabet", s, c)
+			}
+		}
+		if again, ok := NormalizeEnrollmentCode(c); !ok || again != c {
+			t.Fatalf("not idempotent: %q → %q → %q", s, c, again)
+		}
+		if !EnrollmentCodesEqual(c, s) {
+			t.Fatalf("EnrollmentCodesEqual(%q, %q) = false", c, s)
+		}
+	})
+}
+
+func TestEnrollmentCodeBits(t *testing.T) {
+	tests := []struct {
+		sum  []byte
+		want string
+	}{
+		{make([]byte, 32), "0000-0000-0000"},
+		{bytes.Repeat([]byte{0xff}, 32), "ZZZZ-ZZZZ-ZZZZ"},
+		// 0x0123456789abcdef >> 4 = 0x0123456789abcde: 60 bits, 5 at a time.
+		{[]byte{0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef, 0xff}, "04HM-ASW9-NF6Y"},
+	}
+	for _, tt := range tests {
+		if got := enrollmentCode(tt.sum); got != tt.want {
+			t.Errorf("enrollmentCode(%x) = %q, want %q", tt.sum, got, tt.want)
+		}
+	}
+}

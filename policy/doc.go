@@ -22,9 +22,21 @@
 //     matched case-insensitively anywhere in the Subject, after decoding
 //     RFC 2047 encoded words; the raw Subject is searched too.
 //   - defaults: assurance ("oob", the default, or "mailbox", which is lower
-//     assurance and labelled as such), retention (default 30d; "0" keeps a
-//     sealed message until it is recalled) and allow_direct (default true:
-//     recipients with their own age key may skip the portal).
+//     assurance and labelled as such), oob_factor, read_receipt, retention
+//     (default 30d; "0" keeps a sealed message until it is recalled) and
+//     allow_direct (default true: recipients with their own age key may
+//     skip the portal).
+//   - oob_factor says what a recipient proves out of band to enrol in the
+//     portal for a message with assurance oob: "any" (the default) is a
+//     code sent by SMS when the sender supplied a phone number for that
+//     recipient (an X-Sealpost-Recipient-Phone header), and otherwise the
+//     enrollment code an admin reads with `sealpost message show` and
+//     passes on; "sms" accepts only the SMS code (a recipient without a
+//     number cannot enrol); "code" accepts only the enrollment code. Setting
+//     it next to assurance mailbox is an error: a mailbox link needs no
+//     second factor.
+//   - read_receipt (default false) has the portal tell the sender when
+//     each recipient first opens the message.
 //   - internal_domains: the organisation's own domains ("example.org", or
 //     "*.example.org" for its subdomains). A recipient outside them is
 //     external (see external_recipient). Empty or absent: every recipient
@@ -36,7 +48,9 @@
 // "default" is reserved), an optional description, a when (required; {}
 // matches every message), an action, reject_text (only with reject:
 // printable ASCII on one line, at most 200 characters, since it goes into an
-// SMTP reply), and optional assurance, retention and allow_direct overrides.
+// SMTP reply), and optional assurance, oob_factor, read_receipt, retention
+// and allow_direct overrides. Recipients whose settings differ get separate
+// sealed copies.
 //
 // Durations are Go durations ("12h", "1h30m") or whole days and weeks
 // ("30d", "2w"), at most 100 years.

@@ -222,6 +222,8 @@ func (e *Engine) decideRecipient(m *message, rcpt string) Outcome {
 		Rule:        decided.name,
 		Overridden:  overridden,
 		Assurance:   decided.settings.assurance,
+		OOBFactor:   decided.settings.oobFactor,
+		ReadReceipt: decided.settings.readReceipt,
 		Retention:   decided.settings.retention,
 		AllowDirect: decided.settings.allowDirect,
 		RejectText:  decided.rejectText,
@@ -234,6 +236,8 @@ func (e *Engine) decideRecipient(m *message, rcpt string) Outcome {
 			// Sender signals seal even in monitor mode.
 			o.Action = signal.action
 			o.Assurance = signal.settings.assurance
+			o.OOBFactor = signal.settings.oobFactor
+			o.ReadReceipt = signal.settings.readReceipt
 			o.Retention = signal.settings.retention
 			o.AllowDirect = signal.settings.allowDirect
 		} else {

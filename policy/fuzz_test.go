@@ -24,6 +24,7 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("version: 1\ndefaults: {retention: 99999999999d}\ndefault: pass\n"))
 	f.Add([]byte("version: 1\nrules: [{name: a, when: {header: {X: ['*']}}, action: seal}]\ndefault: reject\n"))
 	f.Add([]byte("&a [*a]"))
+	f.Add([]byte("version: 1\ndefaults: {oob_factor: sms, read_receipt: true}\nrules:\n  - {name: a, when: {}, action: seal, oob_factor: code}\ndefault: seal\n"))
 	in := &Input{Sender: "a@example.org", Recipients: []string{"b@partner.example", "c@blocked.example"},
 		Header: textproto.HeaderFromMap(map[string][]string{"Subject": {"[secure] x"}, "Sensitivity": {"private"}})}
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -36,6 +37,13 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("Decide on a parsed policy: %v", err)
 		}
 		checkDecision(t, e, in, d)
+		for _, o := range d.Outcomes {
+			switch o.OOBFactor {
+			case OOBFactorAny, OOBFactorSMS, OOBFactorCode:
+			default:
+				t.Fatalf("outcome with oob_factor %q", o.OOBFactor)
+			}
+		}
 	})
 }
 

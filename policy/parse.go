@@ -44,6 +44,8 @@ type file struct {
 
 type fileDefaults struct {
 	Assurance   string  `yaml:"assurance"`
+	OOBFactor   string  `yaml:"oob_factor"`
+	ReadReceipt *bool   `yaml:"read_receipt"`
 	Retention   *string `yaml:"retention"`
 	AllowDirect *bool   `yaml:"allow_direct"`
 }
@@ -55,6 +57,8 @@ type fileRule struct {
 	Action      string    `yaml:"action"`
 	RejectText  *string   `yaml:"reject_text"`
 	Assurance   string    `yaml:"assurance"`
+	OOBFactor   string    `yaml:"oob_factor"`
+	ReadReceipt *bool     `yaml:"read_receipt"`
 	Retention   *string   `yaml:"retention"`
 	AllowDirect *bool     `yaml:"allow_direct"`
 }
@@ -96,6 +100,8 @@ var yamlTypeNames = strings.NewReplacer(
 // settings are the per-outcome values that defaults set and rules override.
 type settings struct {
 	assurance   string
+	oobFactor   string
+	readReceipt bool
 	retention   time.Duration
 	allowDirect bool
 }
@@ -321,12 +327,21 @@ func (p *parser) compile(f *file, detectors []Detector) (*Engine, error) {
 		e.tags = append(e.tags, strings.ToLower(t))
 	}
 
-	e.defaults = settings{assurance: AssuranceOOB, retention: 30 * 24 * time.Hour, allowDirect: true}
+	e.defaults = settings{assurance: AssuranceOOB, oobFactor: OOBFactorAny, retention: 30 * 24 * time.Hour, allowDirect: true}
 	if f.Defaults.Assurance != "" {
 		if !validAssurance(f.Defaults.Assurance) {
 			return nil, fmt.Errorf("defaults.assurance: unknown assurance %q (want oob or mailbox)", f.Defaults.Assurance)
 		}
 		e.defaults.assurance = f.Defaults.Assurance
+	}
+	if f.Defaults.OOBFactor != "" {
+		if err := checkOOBFactor(f.Defaults.OOBFactor, e.defaults.assurance); err != nil {
+			return nil, fmt.Errorf("defaults.oob_factor: %w", err)
+		}
+		e.defaults.oobFactor = f.Defaults.OOBFactor
+	}
+	if f.Defaults.ReadReceipt != nil {
+		e.defaults.readReceipt = *f.Defaults.ReadReceipt
 	}
 	if f.Defaults.Retention != nil {
 		d, err := ParseDuration(*f.Defaults.Retention)
@@ -373,6 +388,21 @@ func (p *parser) compile(f *file, detectors []Detector) (*Engine, error) {
 
 func validAssurance(s string) bool { return s == AssuranceOOB || s == AssuranceMailbox }
 
+// checkOOBFactor validates an oob_factor set explicitly next to the
+// assurance it applies to: a factor means nothing for mailbox assurance,
+// so asking for one there is a mistake worth reporting.
+func checkOOBFactor(factor, assurance string) error {
+	switch factor {
+	case OOBFactorAny, OOBFactorSMS, OOBFactorCode:
+	default:
+		return fmt.Errorf("unknown factor %q (want any, sms or code)", factor)
+	}
+	if assurance != AssuranceOOB {
+		return fmt.Errorf("%q applies only with assurance oob, not %s (a mailbox link needs no second factor)", factor, assurance)
+	}
+	return nil
+}
+
 func (p *parser) compileRule(i int, fr *fileRule, e *Engine, detectors map[string]bool) (*rule, error) {
 	if fr.Name == "" {
 		return nil, p.ruleErr(i, "name: missing")
@@ -406,6 +436,15 @@ func (p *parser) compileRule(i int, fr *fileRule, e *Engine, detectors map[strin
 			return nil, p.ruleErr(i, "assurance: unknown assurance %q (want oob or mailbox)", fr.Assurance)
 		}
 		r.settings.assurance = fr.Assurance
+	}
+	if fr.OOBFactor != "" {
+		if err := checkOOBFactor(fr.OOBFactor, r.settings.assurance); err != nil {
+			return nil, p.ruleErr(i, "oob_factor: %v", err)
+		}
+		r.settings.oobFactor = fr.OOBFactor
+	}
+	if fr.ReadReceipt != nil {
+		r.settings.readReceipt = *fr.ReadReceipt
 	}
 	if fr.Retention != nil {
 		d, err := ParseDuration(*fr.Retention)

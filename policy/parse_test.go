@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"encoding/json"
 	"os"
 	"strings"
 	"testing"
@@ -53,6 +54,13 @@ func TestParseErrors(t *testing.T) {
 		{"reject text with newline", rule("  - name: r1\n    when: {}\n    action: reject\n    reject_text: \"a\\r\\n250 ok\"\n"), []string{"reject_text", "printable ASCII"}},
 		{"reject text too long", rule("  - name: r1\n    when: {}\n    action: reject\n    reject_text: " + strings.Repeat("x", 201) + "\n"), []string{"reject_text", "longer"}},
 		{"bad rule assurance", rule("  - name: r1\n    when: {}\n    action: seal\n    assurance: weak\n"), []string{`rule "r1"`, "assurance", `"weak"`}},
+		{"bad default oob_factor", "version: 1\ndefaults: {oob_factor: email}\ndefault: pass\n", []string{"defaults.oob_factor", `"email"`, "any, sms or code"}},
+		{"default oob_factor with mailbox", "version: 1\ndefaults: {assurance: mailbox, oob_factor: sms}\ndefault: pass\n", []string{"defaults.oob_factor", "only with assurance oob"}},
+		{"bad default read_receipt", "version: 1\ndefaults: {read_receipt: sometimes}\ndefault: pass\n", []string{"line 2", "bool"}},
+		{"bad rule oob_factor", rule("  - name: r1\n    when: {}\n    action: seal\n    oob_factor: SMS\n"), []string{`rule "r1"`, "oob_factor", `"SMS"`, "any, sms or code"}},
+		{"rule oob_factor with mailbox", rule("  - name: r1\n    when: {}\n    action: seal\n    assurance: mailbox\n    oob_factor: code\n"),
+			[]string{`rule "r1"`, "oob_factor", "only with assurance oob", "mailbox"}},
+		{"bad rule read_receipt", rule("  - name: r1\n    when: {}\n    action: seal\n    read_receipt: 1x\n"), []string{`"r1"`, "bool"}},
 		{"bad header name", rule("  - name: r1\n    when: {header: {\"Bad Header\": [x]}}\n    action: seal\n"), []string{`rule "r1"`, "header name"}},
 		{"empty header list", rule("  - name: r1\n    when: {header: {Sensitivity: []}}\n    action: seal\n"), []string{"when.header.Sensitivity", "empty"}},
 		{"empty recipient list", rule("  - name: r1\n    when: {recipient: []}\n    action: seal\n"), []string{"when.recipient", "empty"}},
@@ -150,6 +158,87 @@ default: seal
 	}
 	if got := e.Rules(); len(got) != 1 || got[0] != "keep" {
 		t.Errorf("Rules() = %v", got)
+	}
+}
+
+func TestParsePortalSettings(t *testing.T) {
+	e := mustParse(t, `
+version: 1
+defaults: { oob_factor: code, read_receipt: true }
+rules:
+  - name: sms-only
+    when: { recipient_domain: [sms.example] }
+    action: seal
+    oob_factor: sms
+    read_receipt: false
+  - name: mailbox
+    when: { recipient_domain: [mailbox.example] }
+    action: seal
+    assurance: mailbox
+  - name: inherit
+    when: { recipient_domain: [inherit.example] }
+    action: seal
+default: seal
+`)
+	d := decide(t, e, &Input{
+		Recipients: []string{"a@sms.example", "b@mailbox.example", "c@inherit.example", "d@other.example"},
+		Header:     header(t, "Subject: x"),
+	})
+	want := []struct {
+		assurance, factor string
+		receipt           bool
+	}{
+		{AssuranceOOB, OOBFactorSMS, false},
+		{AssuranceMailbox, OOBFactorCode, true}, // inherited; unused with mailbox assurance
+		{AssuranceOOB, OOBFactorCode, true},
+		{AssuranceOOB, OOBFactorCode, true},
+	}
+	for i, w := range want {
+		o := d.Outcomes[i]
+		if o.Assurance != w.assurance || o.OOBFactor != w.factor || o.ReadReceipt != w.receipt {
+			t.Errorf("outcome %d (%s): assurance/oob_factor/read_receipt = %s/%s/%v, want %s/%s/%v",
+				i, o.Rule, o.Assurance, o.OOBFactor, o.ReadReceipt, w.assurance, w.factor, w.receipt)
+		}
+	}
+	// Without settings: any factor, no receipt.
+	d = decide(t, mustParse(t, "version: 1\ndefault: seal\n"), &Input{Recipients: []string{"a@b.example"}, Header: header(t, "Subject: x")})
+	if o := d.Outcomes[0]; o.OOBFactor != OOBFactorAny || o.ReadReceipt {
+		t.Errorf("defaults: oob_factor %q, read_receipt %v; want any, false", o.OOBFactor, o.ReadReceipt)
+	}
+}
+
+// The settings reach the stored explanation, and a sender signal carries
+// its own settings in monitor mode too.
+func TestPortalSettingsInDecision(t *testing.T) {
+	e := mustParse(t, `
+version: 1
+mode: monitor
+subject_tags: ["[secure]"]
+defaults: { read_receipt: false }
+rules:
+  - name: tagged
+    when: { subject_tag: true }
+    action: seal
+    oob_factor: sms
+    read_receipt: true
+default: pass
+`)
+	d := decide(t, e, &Input{Recipients: []string{"a@b.example"}, Header: header(t, "Subject: [secure] x")})
+	o := d.Outcomes[0]
+	if o.Action != ActionSeal || o.OOBFactor != OOBFactorSMS || !o.ReadReceipt {
+		t.Fatalf("monitor-mode signal outcome = %+v", o)
+	}
+	var j struct {
+		Outcomes []struct {
+			OOBFactor   string `json:"oob_factor"`
+			ReadReceipt *bool  `json:"read_receipt"`
+		} `json:"outcomes"`
+	}
+	if err := json.Unmarshal(d.JSON(), &j); err != nil {
+		t.Fatal(err)
+	}
+	if len(j.Outcomes) != 1 || j.Outcomes[0].OOBFactor != "sms" || j.Outcomes[0].ReadReceipt == nil || !*j.Outcomes[0].ReadReceipt {
+		t.Errorf("decision JSON lacks the settings: %s", d.JSON())
 	}
 }
 

@@ -52,6 +52,21 @@ const (
 	AssuranceMailbox = "mailbox"
 )
 
+// Out-of-band factors: what a recipient must prove, besides the mailbox,
+// to enrol in the portal for a message with [AssuranceOOB].
+const (
+	// OOBFactorAny uses a code sent by SMS when the sender supplied a phone
+	// number for the recipient (X-Sealpost-Recipient-Phone), and otherwise
+	// the enrollment code that an admin passes on out of band. The default.
+	OOBFactorAny = "any"
+	// OOBFactorSMS accepts only a code sent by SMS to the number the sender
+	// supplied; a recipient without one cannot enrol for the message.
+	OOBFactorSMS = "sms"
+	// OOBFactorCode accepts only the enrollment code, even when a phone
+	// number is on file.
+	OOBFactorCode = "code"
+)
+
 // Input is everything the policy may look at for one message.
 type Input struct {
 	// Sender is the envelope sender (MAIL FROM), "" for the null sender.
@@ -92,6 +107,12 @@ type Outcome struct {
 	Overridden string
 	// Assurance is AssuranceOOB or AssuranceMailbox.
 	Assurance string
+	// OOBFactor is OOBFactorAny, OOBFactorSMS or OOBFactorCode: the
+	// out-of-band proof a recipient gives to enrol (with AssuranceOOB).
+	OOBFactor string
+	// ReadReceipt asks the portal to tell the sender when each recipient
+	// first opens the message.
+	ReadReceipt bool
 	// Retention is how long the sealed message stays openable; 0 means until
 	// it is recalled.
 	Retention time.Duration
@@ -207,6 +228,8 @@ type jsonOutcome struct {
 	Signal      string `json:"signal,omitempty"`
 	Overridden  string `json:"overridden,omitempty"`
 	Assurance   string `json:"assurance,omitempty"`
+	OOBFactor   string `json:"oob_factor,omitempty"`
+	ReadReceipt bool   `json:"read_receipt"`
 	Retention   int64  `json:"retention_seconds"`
 	AllowDirect bool   `json:"allow_direct"`
 }
@@ -264,6 +287,8 @@ func (d *Decision) JSON() json.RawMessage {
 			Signal:      o.Signal,
 			Overridden:  o.Overridden,
 			Assurance:   o.Assurance,
+			OOBFactor:   o.OOBFactor,
+			ReadReceipt: o.ReadReceipt,
 			Retention:   int64(o.Retention / time.Second),
 			AllowDirect: o.AllowDirect,
 		})

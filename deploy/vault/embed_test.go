@@ -57,6 +57,16 @@ func TestPolicyShapes(t *testing.T) {
 		{Portal, "transit/sign/sealpost-audit", nil},
 		{Admin, "transit/decrypt/sealpost-wrap", []string{"update"}},
 		{Admin, "transit/keys/sealpost-wrap/*", []string{"update"}},
+		{Relay, "transit/encrypt/sealpost-portal", nil},
+		{Relay, "transit/decrypt/sealpost-portal", nil},
+		{Relay, "transit/hmac/sealpost-portal/sha2-256", nil},
+		{Portal, "transit/encrypt/sealpost-portal", []string{"update"}},
+		{Portal, "transit/decrypt/sealpost-portal", []string{"update"}},
+		{Portal, "transit/hmac/sealpost-portal/sha2-256", []string{"update"}},
+		{Admin, "transit/hmac/sealpost-portal/sha2-256", []string{"update"}},
+		{Admin, "transit/decrypt/sealpost-portal", nil},
+		{Admin, "transit/encrypt/sealpost-portal", nil},
+		{Rewrap, "transit/hmac/sealpost-portal/sha2-256", nil},
 	}
 	for _, tt := range tests {
 		p := parse(t, tt.policy)

@@ -47,6 +47,14 @@ path "transit/verify/sealpost-audit" {
   capabilities = ["update"]
 }
 
+# Enrollment codes: `sealpost message show` recomputes a recipient's code
+# (Transit HMAC with the portal key) for the admin to pass on out of band.
+# No encrypt or decrypt: admins cannot open TOTP seeds or phone numbers
+# sealed with the portal key.
+path "transit/hmac/sealpost-portal/sha2-256" {
+  capabilities = ["update"]
+}
+
 # Everything in the sealpost KV v2 mount: directory, MAC key, history.
 path "sealpost/*" {
   capabilities = ["create", "read", "update", "patch", "delete", "list"]

@@ -26,10 +26,12 @@ import (
 // Keys is what the relay needs from Vault. *keys.Client implements it. The
 // relay's own Vault token can wrap but not unwrap. Wrap (local RSA-OAEP
 // with the wrap key's public half) is used unless Options.WrapTransit
-// selects WrapTransit (batched Transit encrypt).
+// selects WrapTransit (batched Transit encrypt). Phone numbers from
+// [PhoneHeader] are always wrapped locally with WrapData.
 type Keys interface {
 	Wrap(ctx context.Context, msgID string, secret []byte) ([]byte, error)
 	WrapTransit(ctx context.Context, msgID string, secret []byte) ([]byte, error)
+	WrapData(ctx context.Context, msgID, purpose string, data []byte) ([]byte, error)
 	Directory(ctx context.Context, address string) ([]string, error)
 	Health(ctx context.Context) error
 }

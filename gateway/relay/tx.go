@@ -187,10 +187,13 @@ func (r *Relay) decide(ctx context.Context, t *txn, hdr textproto.Header, owed [
 	}
 	// Recipients share a group, and so one copy, only when everything the
 	// copy depends on is the same: the action and, for sealing, the
-	// assurance, retention and whether direct recipients are included.
+	// assurance, out-of-band factor, read receipt, retention and whether
+	// direct recipients are included.
 	type groupKey struct {
 		action      policy.Action
 		assurance   string
+		oobFactor   string
+		readReceipt bool
 		retention   time.Duration
 		allowDirect bool
 		rejectText  string
@@ -206,6 +209,7 @@ func (r *Relay) decide(ctx context.Context, t *txn, hdr textproto.Header, owed [
 		key := groupKey{action: a, rejectText: o.RejectText}
 		if a == policy.ActionSeal {
 			key.assurance, key.retention, key.allowDirect = o.Assurance, o.Retention, o.AllowDirect
+			key.oobFactor, key.readReceipt = o.OOBFactor, o.ReadReceipt
 		}
 		g := byKey[key]
 		if g == nil {
@@ -331,6 +335,17 @@ func (r *Relay) sealAndDeliver(ctx context.Context, t *txn, hdr textproto.Header
 	if err != nil {
 		return fail("wrap", err)
 	}
+	// Phone numbers the sender supplied for the portal's SMS factor are
+	// wrapped like the identity and bound to the message id. A malformed
+	// header field is ignored (and counted); a wrap failure defers the
+	// message like any other.
+	ps := parsePhoneHeaders(hdr)
+	var phones []wrappedPhone
+	if usesPhone(g.outcome) {
+		if phones, err = r.wrapPhones(ctx, id, ps, rcptAddrs); err != nil {
+			return fail("wrap phone", err)
+		}
+	}
 	var decision []byte
 	if dec != nil {
 		decision = dec.JSON()
@@ -343,6 +358,8 @@ func (r *Relay) sealAndDeliver(ctx context.Context, t *txn, hdr textproto.Header
 		Recipients:       rcptAddrs,
 		Decision:         decision,
 		Assurance:        g.outcome.Assurance,
+		OOBFactor:        g.outcome.OOBFactor,
+		ReadReceipt:      g.outcome.ReadReceipt,
 		WrapVersion:      1,
 		Wrapped:          wrapped,
 		CiphertextSize:   size,
@@ -363,11 +380,31 @@ func (r *Relay) sealAndDeliver(ctx context.Context, t *txn, hdr textproto.Header
 			"recipients": strconv.Itoa(len(g.rcpts)),
 			"direct":     strconv.Itoa(len(direct)),
 			"assurance":  g.outcome.Assurance,
+			"oob_factor": m.OOBFactor,
+			"receipt":    strconv.FormatBool(m.ReadReceipt),
+			"phones":     strconv.Itoa(len(phones)),
 		},
 	}
+	if m.OOBFactor == "" {
+		sealEntry.Detail["oob_factor"] = "any"
+	}
+	// Counts only: never a number.
+	if ps.invalid > 0 {
+		sealEntry.Detail["phone_invalid"] = strconv.Itoa(ps.invalid)
+	}
+	if n := ps.unmatched(t.rcpts); n > 0 {
+		sealEntry.Detail["phone_unmatched"] = strconv.Itoa(n)
+	}
 	err = r.deps.Store.PutMessage(ctx, m, ctr, func(tx *sql.Tx) error {
-		_, err := r.deps.Audit.AppendTx(ctx, tx, sealEntry)
-		return err
+		if _, err := r.deps.Audit.AppendTx(ctx, tx, sealEntry); err != nil {
+			return err
+		}
+		for _, p := range phones {
+			if err := store.PutPhoneTx(ctx, tx, id, p.rcpt, p.wrapped); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	ctr.Close()
 	if err != nil {

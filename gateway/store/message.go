@@ -34,6 +34,8 @@ type Message struct {
 	Recipients       []string        // the sealed recipients
 	Decision         json.RawMessage // the policy decision with its REDACTED explanation
 	Assurance        string          // assurance level the policy asked for, e.g. "mailbox", "oob"
+	OOBFactor        string          // out-of-band enrolment factor: "any" (the default when empty), "sms" or "code"
+	ReadReceipt      bool            // the portal tells the sender when each recipient first opens the message
 	RetainUntil      time.Time       // zero = no expiry
 	WrapVersion      int             // version of the wrapped-secret format
 	Wrapped          []byte          // the wrapped per-message identity secret (only Vault can unwrap)
@@ -59,6 +61,8 @@ func (m *Message) validate() error {
 		return errors.New("message id is not valid UTF-8")
 	case m.Assurance == "":
 		return errors.New("message has no assurance level")
+	case m.OOBFactor != "" && m.OOBFactor != "any" && m.OOBFactor != "sms" && m.OOBFactor != "code":
+		return fmt.Errorf("unknown out-of-band factor %q", m.OOBFactor)
 	case m.CiphertextSize < 0:
 		return errors.New("negative ciphertext size")
 	case m.CiphertextSHA256 != nil && len(m.CiphertextSHA256) != sha256.Size:
@@ -110,6 +114,10 @@ func (s *Store) PutMessage(ctx context.Context, m *Message, ciphertext io.Reader
 	if m.Wrapped != nil {
 		wrapped = m.Wrapped
 	}
+	oobFactor := m.OOBFactor
+	if oobFactor == "" {
+		oobFactor = "any"
+	}
 
 	var size int64
 	var sum []byte
@@ -123,11 +131,11 @@ func (s *Store) PutMessage(ctx context.Context, m *Message, ciphertext io.Reader
 			return fmt.Errorf("failed to check for an existing message: %w", err)
 		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO messages
-			(id, created, trace_id, sender, recipients, decision, assurance, retain_until,
-			 wrap_version, wrapped, ciphertext_size, ciphertext_sha256, chunk_count)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, x'', 0)`,
+			(id, created, trace_id, sender, recipients, decision, assurance, oob_factor, read_receipt,
+			 retain_until, wrap_version, wrapped, ciphertext_size, ciphertext_sha256, chunk_count)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, x'', 0)`,
 			m.ID, toNanos(created), m.TraceID, m.Sender, string(rcptJSON), decision, m.Assurance,
-			toNanos(m.RetainUntil), m.WrapVersion, wrapped)
+			oobFactor, m.ReadReceipt, toNanos(m.RetainUntil), m.WrapVersion, wrapped)
 		if err != nil {
 			return fmt.Errorf("failed to insert message: %w", err)
 		}
@@ -171,6 +179,7 @@ func (s *Store) PutMessage(ctx context.Context, m *Message, ciphertext io.Reader
 		return err
 	}
 	m.Created = created
+	m.OOBFactor = oobFactor
 	m.CiphertextSize = size
 	m.CiphertextSHA256 = sum
 	return nil
@@ -215,8 +224,8 @@ func putChunks(ctx context.Context, tx *sql.Tx, id string, r io.Reader) (size in
 	return size, h.Sum(nil), chunks, nil
 }
 
-const messageColumns = `id, created, trace_id, sender, recipients, decision, assurance, retain_until,
-	wrap_version, wrapped, ciphertext_size, ciphertext_sha256, recalled_at, recalled_by, recall_reason`
+const messageColumns = `id, created, trace_id, sender, recipients, decision, assurance, oob_factor, read_receipt,
+	retain_until, wrap_version, wrapped, ciphertext_size, ciphertext_sha256, recalled_at, recalled_by, recall_reason`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -227,7 +236,7 @@ func scanMessage(row scanner) (*Message, error) {
 		rcptJSON                    string
 		decision, wrapped           []byte
 	)
-	err := row.Scan(&m.ID, &created, &m.TraceID, &m.Sender, &rcptJSON, &decision, &m.Assurance, &retain,
+	err := row.Scan(&m.ID, &created, &m.TraceID, &m.Sender, &rcptJSON, &decision, &m.Assurance, &m.OOBFactor, &m.ReadReceipt, &retain,
 		&m.WrapVersion, &wrapped, &m.CiphertextSize, &m.CiphertextSHA256, &recalledAt, &m.RecalledBy, &m.RecallReason)
 	if err != nil {
 		return nil, err
@@ -489,6 +498,10 @@ func (s *Store) Recall(ctx context.Context, id, actor, reason string) error {
 		}
 		if _, err := tx.ExecContext(ctx, "DELETE FROM chunks WHERE message_id = ?", id); err != nil {
 			return fmt.Errorf("failed to delete ciphertext: %w", err)
+		}
+		// The sender-supplied phone numbers go with the key material.
+		if _, err := tx.ExecContext(ctx, "DELETE FROM message_phones WHERE message_id = ?", id); err != nil {
+			return fmt.Errorf("failed to delete phone numbers: %w", err)
 		}
 		return nil
 	})

@@ -3,10 +3,8 @@ package cli
 import (
 	"context"
 	"encoding/csv"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"maps"
 	"os"
 	"slices"
@@ -109,7 +107,7 @@ func vaultClient(cfg *config.Config, token string) (*keys.Client, error) {
 	if cfg != nil {
 		kc = keys.Config{
 			Address: cfg.Vault.Address, CACert: cfg.Vault.CACert, TransitMount: cfg.Vault.TransitMount,
-			WrapKey: cfg.Vault.WrapKey, AuditKey: cfg.Vault.AuditKey, KVMount: cfg.Vault.KVMount, Timeout: cfg.Vault.Timeout,
+			WrapKey: cfg.Vault.WrapKey, AuditKey: cfg.Vault.AuditKey, PortalKey: cfg.Vault.PortalKey, KVMount: cfg.Vault.KVMount, Timeout: cfg.Vault.Timeout,
 			Token: token, FailoverAddresses: cfg.Vault.FailoverAddresses,
 		}
 		if token == "" {
@@ -281,7 +279,7 @@ func cmdMessage(ctx context.Context, e *env, args []string) error {
 	if len(args) == 0 {
 		return usageError{msg: "want: message show ID | find …"}
 	}
-	_, st, err := openStore()
+	cfg, st, err := openStore()
 	if err != nil {
 		return err
 	}
@@ -291,11 +289,7 @@ func cmdMessage(ctx context.Context, e *env, args []string) error {
 		if len(args) != 2 {
 			return usageError{msg: "want: message show ID"}
 		}
-		m, err := st.GetMessage(ctx, args[1])
-		if err != nil {
-			return err
-		}
-		return printMessage(e.stdout, m)
+		return messageShow(ctx, e, cfg, st, args[1])
 	case "find":
 		fs := newFlags("message find", e)
 		from := fs.String("from", "", "sender address")
@@ -324,26 +318,6 @@ func cmdMessage(ctx context.Context, e *env, args []string) error {
 	default:
 		return usageError{msg: "unknown message command " + args[0]}
 	}
-}
-
-func printMessage(w io.Writer, m *store.Message) error {
-	out := map[string]any{
-		"id": m.ID, "created": m.Created, "trace_id": m.TraceID, "sender": m.Sender, "recipients": m.Recipients,
-		"assurance": m.Assurance, "ciphertext_bytes": m.CiphertextSize, "wrap_version": m.WrapVersion,
-		"decision": json.RawMessage(m.Decision),
-	}
-	if len(m.Decision) == 0 {
-		out["decision"] = nil
-	}
-	if !m.RetainUntil.IsZero() {
-		out["retain_until"] = m.RetainUntil
-	}
-	if !m.RecalledAt.IsZero() {
-		out["recalled"] = map[string]any{"at": m.RecalledAt, "by": m.RecalledBy, "reason": m.RecallReason}
-	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(out)
 }
 
 func cmdAudit(ctx context.Context, e *env, args []string) error {

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"os/user"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/sealpost/sealpost/gateway/audit"
@@ -364,4 +366,141 @@ func messageDecrypt(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintf(e.stderr, "wrote %s (break-glass access recorded)\n", *out)
 	}
 	return nil
+}
+
+// Labels of the assurance levels in `message show`.
+const (
+	labelOOB     = "oob"
+	labelMailbox = "mailbox (LOWER ASSURANCE: the mailbox alone opens it)"
+)
+
+// enrollmentNote tells the admin what to do with the codes shown.
+const enrollmentNote = "pass each enrollment code to its recipient out of band (by phone, by post or in person), " +
+	"never by email: the code is what the mailbox does not hold"
+
+// recipientStatus is one recipient's line in `message show`. It never
+// holds a phone number, only whether one is on file.
+type recipientStatus struct {
+	Address        string `json:"address"`
+	PhoneOnFile    string `json:"phone_on_file"`             // "yes" or "no"
+	Factor         string `json:"factor,omitempty"`          // what the portal asks for: "sms" or "code"
+	EnrollmentCode string `json:"enrollment_code,omitempty"` // recomputed with the admin token, never stored
+}
+
+// messageShow prints a stored message as JSON: its record (no content), its
+// portal settings, and per recipient whether a phone number is on file and,
+// when VAULT_TOKEN may compute it (Transit HMAC with the portal key), the
+// enrollment code the admin passes on out of band. Computing codes is
+// recorded in the audit log first. A Vault that refuses is reported, and
+// the rest is still printed.
+func messageShow(ctx context.Context, e *env, cfg *config.Config, st *store.Store, id string) error {
+	m, err := st.GetMessage(ctx, id)
+	if err != nil {
+		return err
+	}
+	phones, err := st.PhoneRecipients(ctx, id)
+	if err != nil {
+		return err
+	}
+	oobFactor := m.OOBFactor
+	if oobFactor == "" {
+		oobFactor = "any"
+	}
+	rcpts := make([]recipientStatus, len(m.Recipients))
+	var needCode []int
+	for i, r := range m.Recipients {
+		rs := recipientStatus{Address: r, PhoneOnFile: "no"}
+		if slices.ContainsFunc(phones, func(p string) bool { return strings.EqualFold(p, r) }) {
+			rs.PhoneOnFile = "yes"
+		}
+		if m.Assurance == "oob" && !m.Recalled() {
+			rs.Factor = enrolFactor(oobFactor, rs.PhoneOnFile == "yes")
+			if rs.Factor == "code" {
+				needCode = append(needCode, i)
+			}
+		}
+		rcpts[i] = rs
+	}
+
+	label := labelOOB
+	if m.Assurance != "oob" {
+		label = labelMailbox
+	}
+	out := map[string]any{
+		"id": m.ID, "created": m.Created, "trace_id": m.TraceID, "sender": m.Sender, "recipients": m.Recipients,
+		"assurance": m.Assurance, "assurance_label": label, "oob_factor": oobFactor, "read_receipt": m.ReadReceipt,
+		"recipient_status": rcpts, "ciphertext_bytes": m.CiphertextSize, "wrap_version": m.WrapVersion,
+		"decision": json.RawMessage(m.Decision),
+	}
+	if len(m.Decision) == 0 {
+		out["decision"] = nil
+	}
+	if !m.RetainUntil.IsZero() {
+		out["retain_until"] = m.RetainUntil
+	}
+	if m.Recalled() {
+		out["recalled"] = map[string]any{"at": m.RecalledAt, "by": m.RecalledBy, "reason": m.RecallReason}
+	}
+
+	if len(needCode) > 0 {
+		status := enrollmentCodes(ctx, cfg, st, m.ID, rcpts, needCode)
+		out["enrollment_codes"] = status
+		if status == "shown" {
+			out["enrollment_note"] = enrollmentNote
+			fmt.Fprintln(e.stderr, "Enrollment codes: "+enrollmentNote+".")
+		} else {
+			fmt.Fprintln(e.stderr, "Enrollment codes "+status)
+		}
+	}
+	enc := json.NewEncoder(e.stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}
+
+// enrolFactor is what the portal asks a recipient for under factor, given
+// whether the sender supplied a phone number for it.
+func enrolFactor(factor string, phone bool) string {
+	switch {
+	case factor == "sms", factor == "any" && phone:
+		return "sms"
+	}
+	return "code"
+}
+
+// enrollmentCodes fills in the codes of rcpts[need] with VAULT_TOKEN and
+// returns "shown", or why not ("not shown: …").
+func enrollmentCodes(ctx context.Context, cfg *config.Config, st *store.Store, id string, rcpts []recipientStatus, need []int) string {
+	tok := os.Getenv("VAULT_TOKEN")
+	if tok == "" {
+		return "not shown: set VAULT_TOKEN to an admin token (sealpost-admin policy) to see them"
+	}
+	kc, err := vaultClient(cfg, tok)
+	if err != nil {
+		return "not shown: " + err.Error()
+	}
+	// Compute every code before recording the access, so that a refusing
+	// token leaves no audit entry claiming codes were shown.
+	codes := make([]string, len(need))
+	for k, i := range need {
+		if codes[k], err = kc.EnrollmentCode(ctx, id, rcpts[i].Address); err != nil {
+			if errors.Is(err, keys.ErrPermissionDenied) {
+				return "not shown: vault refused (HTTP 403 permission denied): VAULT_TOKEN needs the sealpost-admin policy"
+			}
+			return "not shown: " + err.Error()
+		}
+	}
+	lg, err := audit.New(st.DB())
+	if err != nil {
+		return "not shown: " + err.Error()
+	}
+	if _, err := lg.Append(ctx, audit.Entry{
+		Actor: adminActor(), Action: "enrollment-code.show", MessageID: id,
+		Detail: map[string]string{"recipients": strconv.Itoa(len(need))},
+	}); err != nil {
+		return "not shown: failed to record the access in the audit log: " + err.Error()
+	}
+	for k, i := range need {
+		rcpts[i].EnrollmentCode = codes[k]
+	}
+	return "shown"
 }
