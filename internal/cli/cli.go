@@ -50,6 +50,7 @@ func init() {
 		"config":  {"config check FILE              validate a config file", cmdConfig},
 		"keys":    {keysUsage, cmdKeysLifecycle},
 		"message": {msgUsage, cmdMessageLifecycle},
+		"account": {accountUsage, cmdAccount},
 		"audit":   {"audit verify | export [--since SEQ]   the hash-chained audit log", cmdAudit},
 		"vault":   {"vault setup                    prepare Vault: mounts, keys, policies, tokens", cmdVault},
 		"policy":  {policyUsage, cmdPolicy},
