@@ -5,11 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
+	"net/mail"
 	"net/netip"
 	"net/url"
 	"os"
+	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -87,6 +91,73 @@ type Portal struct {
 	// URL is the public base URL used in notice links. Default:
 	// http://localhost:8080 (WebAuthn refuses IP addresses).
 	URL string `yaml:"url"`
+	// From is the portal's own address: mailbox codes, secure replies and
+	// read receipts are sent from it (a reply carries the recipient in
+	// Reply-To). Default: no-reply@<hostname>.
+	From string `yaml:"from"`
+	// Branding is what the portal shows of the organisation, whose name
+	// is organisation.
+	Branding PortalBranding `yaml:"branding"`
+	// SessionIdle ends a session after this long without a request.
+	// Default: 15m.
+	SessionIdle time.Duration `yaml:"session_idle"`
+	// SessionMax ends a session this long after login, however active.
+	// Default: 8h.
+	SessionMax time.Duration `yaml:"session_max"`
+	// CodeTTL is how long a mailbox or SMS code stays valid. Default: 10m.
+	CodeTTL time.Duration `yaml:"code_ttl"`
+	// MaxReplyBytes bounds a secure reply with its attachments. Default:
+	// 25 MiB.
+	MaxReplyBytes int64 `yaml:"max_reply_bytes"`
+	// SMS sends SMS codes through an HTTP webhook.
+	SMS PortalSMS `yaml:"sms"`
+	// ReplyNextHop is where secure replies and read receipts go. Default:
+	// this node's own SMTP listener (relay.smtp_listen, dialled on
+	// loopback when it listens on every address, tls none), so that the
+	// relay's policy classifies each reply and seals it when it says so;
+	// next_hop when relay.smtp_listen is off.
+	ReplyNextHop NextHop `yaml:"reply_next_hop"`
+	// Vault holds the portal's own Vault credentials (the sealpost-portal
+	// policy, which may unwrap message secrets), never the relay's. The
+	// address and key names are vault's.
+	Vault PortalVault `yaml:"vault"`
+}
+
+// PortalBranding configures the portal's look.
+type PortalBranding struct {
+	// LogoFile is a PNG, JPEG or SVG logo shown in the portal's header.
+	// Default: none, the organisation's name is shown.
+	LogoFile string `yaml:"logo_file"`
+	// PrimaryColor is the accent colour, "#rrggbb"; it must keep a 4.5:1
+	// contrast with white text. Default: "#1d4f91".
+	PrimaryColor string `yaml:"primary_color"`
+}
+
+// PortalSMS configures the SMS webhook: the portal POSTs {"to": …,
+// "text": …} as JSON, with a bearer token when token_file is set.
+type PortalSMS struct {
+	// WebhookURL receives the POST. Default: none, no SMS codes (an
+	// out-of-band factor can then only be an enrolment code).
+	WebhookURL string `yaml:"webhook_url"`
+	// TokenFile holds the webhook's bearer token. Default: none.
+	TokenFile string `yaml:"token_file"`
+	// Timeout bounds each webhook call. Default: 10s.
+	Timeout time.Duration `yaml:"timeout"`
+}
+
+// PortalVault holds the portal's Vault credentials: a token with the
+// sealpost-portal policy, or an AppRole login for it. Without any, the
+// portal starts but refuses to open a message (503), with a warning at
+// start.
+type PortalVault struct {
+	// TokenFile is re-read when it changes (a Vault Agent sink). Default:
+	// none.
+	TokenFile string `yaml:"token_file"`
+	// Token is a literal token; prefer token_file. Default: none (never
+	// VAULT_TOKEN, which is the relay's).
+	Token string `yaml:"token"`
+	// AppRole logs in with the sealpost-portal AppRole instead.
+	AppRole VaultAppRole `yaml:"approle"`
 }
 
 // Admin configures the admin listener: /healthz, /readyz and /metrics.
@@ -119,6 +190,10 @@ type Vault struct {
 	// AuditKey is the ed25519 Transit key that signs audit checkpoints.
 	// Default: sealpost-audit.
 	AuditKey string `yaml:"audit_key"`
+	// PortalKey is the derived aes256-gcm96 Transit key that seals the
+	// portal's TOTP seeds and phone numbers and computes enrollment codes.
+	// Default: sealpost-portal.
+	PortalKey string `yaml:"portal_key"`
 	// KVMount is the KV v2 mount holding the recipient directory and the
 	// X-Sealpost-Id MAC key. Default: sealpost.
 	KVMount string `yaml:"kv_mount"`
@@ -353,6 +428,7 @@ func (c *Config) Defaults() {
 	setDefault(&v.TransitMount, "transit")
 	setDefault(&v.WrapKey, "sealpost-wrap")
 	setDefault(&v.AuditKey, "sealpost-audit")
+	setDefault(&v.PortalKey, "sealpost-portal")
 	setDefault(&v.KVMount, "sealpost")
 	setDefaultDuration(&v.Timeout, 5*time.Second)
 	if v.DirectoryTTL == 0 {
@@ -372,11 +448,56 @@ func (c *Config) Defaults() {
 		setDefaultDuration(&h.Timeout, 30*time.Second)
 		setDefaultInt(&h.MaxIdle, 4)
 	}
+	c.Portal.defaults(c)
 	setDefault(&c.Log.Level, "info")
 	setDefault(&c.Log.Format, "text")
 	setDefaultInt64(&c.Spool.MemoryLimit, 1<<20)
 	setDefaultDuration(&c.Retention.SweepEvery, 5*time.Minute)
 	setDefaultDuration(&c.Rewrap.Every, time.Hour)
+}
+
+// defaults fills the portal's defaults; the relay's and next_hop's must be
+// filled already.
+func (p *Portal) defaults(c *Config) {
+	setDefault(&p.From, "no-reply@"+c.Hostname)
+	setDefault(&p.Branding.PrimaryColor, "#1d4f91")
+	setDefaultDuration(&p.SessionIdle, 15*time.Minute)
+	setDefaultDuration(&p.SessionMax, 8*time.Hour)
+	setDefaultDuration(&p.CodeTTL, 10*time.Minute)
+	setDefaultInt64(&p.MaxReplyBytes, 25<<20)
+	setDefaultDuration(&p.SMS.Timeout, 10*time.Second)
+	h := &p.ReplyNextHop
+	if h.Addr == "" {
+		if c.Relay.SMTPListen == "off" {
+			*h = c.NextHop
+			return
+		}
+		if _, _, err := net.SplitHostPort(c.Relay.SMTPListen); err == nil {
+			// (A bad smtp_listen is reported as such.)
+			h.Addr = LoopbackAddr(c.Relay.SMTPListen)
+		}
+		setDefault(&h.TLS, "opportunistic")
+	}
+	setDefault(&h.TLS, "verify")
+	setDefaultDuration(&h.Timeout, 30*time.Second)
+	setDefaultInt(&h.MaxIdle, 4)
+}
+
+// LoopbackAddr turns a listen address into one to dial on this host: an
+// unspecified host (":2525", "0.0.0.0:2525", "[::]:2525") becomes the
+// loopback address of its family; any other address is returned as is.
+func LoopbackAddr(listen string) string {
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return listen
+	}
+	switch host {
+	case "", "0.0.0.0":
+		return net.JoinHostPort("127.0.0.1", port)
+	case "::":
+		return net.JoinHostPort("::1", port)
+	}
+	return listen
 }
 
 // FieldError names the field of a configuration problem.
@@ -436,6 +557,7 @@ func (c *Config) Validate() error {
 	if u, err := url.Parse(c.Portal.URL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		bad("portal.url", "%q is not an http(s) URL", c.Portal.URL)
 	}
+	c.Portal.validate(c, bad)
 	if c.Vault.Address == "" {
 		bad("vault.address", "required (or set VAULT_ADDR)")
 	} else if u, err := url.Parse(c.Vault.Address); err != nil || u.Host == "" {
@@ -469,7 +591,7 @@ func (c *Config) Validate() error {
 	for _, hop := range []struct {
 		name string
 		h    NextHop
-	}{{"next_hop", c.NextHop}, {"tls_next_hop", c.TLSNextHop}} {
+	}{{"next_hop", c.NextHop}, {"tls_next_hop", c.TLSNextHop}, {"portal.reply_next_hop", c.Portal.ReplyNextHop}} {
 		name, h := hop.name, hop.h
 		if h.Addr != "" {
 			if _, _, err := net.SplitHostPort(h.Addr); err != nil {
@@ -548,6 +670,93 @@ func (c *Config) Validate() error {
 		bad("rewrap.every", "must be at least 100ms")
 	}
 	return errors.Join(errs...)
+}
+
+// colorRE is a "#rrggbb" colour.
+var colorRE = regexp.MustCompile(`^#[0-9a-fA-F]{6}$`)
+
+// validate checks the portal's fields; the listen address, URL and
+// reply_next_hop are checked with their kind.
+func (p *Portal) validate(c *Config, bad func(field, format string, args ...any)) {
+	if a, err := mail.ParseAddress(p.From); err != nil || a.Address != p.From || a.Name != "" {
+		bad("portal.from", "%q is not a bare email address", p.From)
+	}
+	if !colorRE.MatchString(p.Branding.PrimaryColor) {
+		bad("portal.branding.primary_color", "%q is not a #rrggbb colour", p.Branding.PrimaryColor)
+	} else if r := ContrastWithWhite(p.Branding.PrimaryColor); r < 4.5 {
+		bad("portal.branding.primary_color", "%s has a contrast of %.2f:1 with white text; at least 4.5:1 is needed (WCAG AA)",
+			p.Branding.PrimaryColor, r)
+	}
+	if f := p.Branding.LogoFile; f != "" {
+		switch strings.ToLower(filepath.Ext(f)) {
+		case ".png", ".jpg", ".jpeg", ".svg":
+		default:
+			bad("portal.branding.logo_file", "%q is not a .png, .jpg, .jpeg or .svg file", f)
+		}
+	}
+	if p.SessionIdle < time.Minute {
+		bad("portal.session_idle", "must be at least 1m")
+	}
+	if p.SessionMax < p.SessionIdle {
+		bad("portal.session_max", "must be at least session_idle")
+	}
+	if p.CodeTTL < time.Minute || p.CodeTTL > 24*time.Hour {
+		bad("portal.code_ttl", "must be between 1m and 24h")
+	}
+	if p.MaxReplyBytes < 1024 {
+		bad("portal.max_reply_bytes", "must be at least 1024")
+	}
+	if u := p.SMS.WebhookURL; u != "" {
+		if pu, err := url.Parse(u); err != nil || (pu.Scheme != "https" && pu.Scheme != "http") || pu.Host == "" {
+			bad("portal.sms.webhook_url", "%q is not an http(s) URL", u)
+		}
+	} else if p.SMS.TokenFile != "" {
+		bad("portal.sms.token_file", "set without portal.sms.webhook_url")
+	}
+	if p.SMS.Timeout <= 0 {
+		bad("portal.sms.timeout", "must be positive")
+	}
+	v, rv := p.Vault, c.Vault
+	switch {
+	case v.AppRole.RoleID != "" && (v.Token != "" || v.TokenFile != ""):
+		bad("portal.vault.approle.role_id", "cannot be combined with portal.vault.token or token_file: choose one way to log in")
+	case v.Token != "" && v.TokenFile != "":
+		bad("portal.vault.token", "cannot be combined with portal.vault.token_file")
+	case v.AppRole.RoleID != "" && v.AppRole.SecretIDFile == "":
+		bad("portal.vault.approle.secret_id_file", "required with portal.vault.approle.role_id")
+	case v.AppRole.RoleID == "" && v.AppRole.SecretIDFile != "":
+		bad("portal.vault.approle.role_id", "required with portal.vault.approle.secret_id_file")
+	}
+	// The portal must never run with the relay's credentials: the relay's
+	// may not unwrap, and a relay that could would read the past.
+	switch {
+	case v.Token != "" && v.Token == rv.Token:
+		bad("portal.vault.token", "is the relay's token (vault.token or VAULT_TOKEN); the portal needs its own sealpost-portal token")
+	case v.TokenFile != "" && filepath.Clean(v.TokenFile) == filepath.Clean(rv.TokenFile):
+		bad("portal.vault.token_file", "is the relay's token file; the portal needs its own sealpost-portal token")
+	case v.AppRole.RoleID != "" && v.AppRole.RoleID == rv.AppRole.RoleID:
+		bad("portal.vault.approle.role_id", "is the relay's role; the portal needs the sealpost-portal role")
+	}
+}
+
+// ContrastWithWhite returns the WCAG 2 contrast ratio of white text on
+// color, a "#rrggbb" colour (1 for anything else).
+func ContrastWithWhite(color string) float64 {
+	if !colorRE.MatchString(color) {
+		return 1
+	}
+	lum := 0.0
+	for i, w := range []float64{0.2126, 0.7152, 0.0722} {
+		n, _ := strconv.ParseUint(color[1+2*i:3+2*i], 16, 8)
+		c := float64(n) / 255
+		if c <= 0.04045 {
+			c /= 12.92
+		} else {
+			c = math.Pow((c+0.055)/1.055, 2.4)
+		}
+		lum += w * c
+	}
+	return 1.05 / (lum + 0.05)
 }
 
 func setDefault(p *string, v string) {

@@ -93,6 +93,7 @@ func TestParseDefaults(t *testing.T) {
 		{"vault.transit_mount", c.Vault.TransitMount, "transit"},
 		{"vault.wrap_key", c.Vault.WrapKey, "sealpost-wrap"},
 		{"vault.audit_key", c.Vault.AuditKey, "sealpost-audit"},
+		{"vault.portal_key", c.Vault.PortalKey, "sealpost-portal"},
 		{"vault.kv_mount", c.Vault.KVMount, "sealpost"},
 		{"vault.timeout", c.Vault.Timeout, 5 * time.Second},
 		{"vault.wrap", c.Vault.Wrap, "local"},
@@ -331,7 +332,7 @@ func TestFieldDocs(t *testing.T) {
 		}
 	}
 	leaves := 0
-	for _, typ := range []string{"Config", "Relay", "Portal", "Admin", "Vault", "VaultAppRole", "Store", "Audit", "Policy", "Seal", "NextHop", "Log", "Spool", "Degraded", "Retention", "Rewrap"} {
+	for _, typ := range []string{"Config", "Relay", "Portal", "PortalBranding", "PortalSMS", "PortalVault", "Admin", "Vault", "VaultAppRole", "Store", "Audit", "Policy", "Seal", "NextHop", "Log", "Spool", "Degraded", "Retention", "Rewrap"} {
 		st, ok := structs[typ]
 		if !ok {
 			t.Errorf("type %s not found in config.go", typ)
@@ -503,7 +504,7 @@ func TestDocsDefaultsMatch(t *testing.T) {
 	examples := map[string]bool{
 		"hostname": true, "organisation": true, "relay.tls_cert": true, "relay.tls_key": true,
 		"vault.address": true, "vault.token_file": true, "vault.token": true, "next_hop.addr": true,
-		"seal.subject": true,
+		"seal.subject": true, "portal.from": true,
 	}
 	paths, _ := yamlPaths(reflect.TypeFor[Config](), "")
 	checked := 0

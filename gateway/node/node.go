@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -58,6 +59,8 @@ type Node struct {
 	listeners []net.Listener
 	https     []*http.Server
 	hops      []*nexthop.Client
+	replyHop  *nexthop.Client // the portal's; a pooled connection to our own relay
+	portal    *portal.Server
 	wg        sync.WaitGroup
 	cancel    context.CancelFunc
 }
@@ -75,7 +78,7 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Node, 
 	kc, err := keys.New(keys.Config{
 		Address: cfg.Vault.Address, Token: cfg.Vault.Token, TokenFile: cfg.Vault.TokenFile,
 		CACert: cfg.Vault.CACert, TransitMount: cfg.Vault.TransitMount, WrapKey: cfg.Vault.WrapKey,
-		AuditKey: cfg.Vault.AuditKey, KVMount: cfg.Vault.KVMount, Timeout: cfg.Vault.Timeout,
+		AuditKey: cfg.Vault.AuditKey, PortalKey: cfg.Vault.PortalKey, KVMount: cfg.Vault.KVMount, Timeout: cfg.Vault.Timeout,
 		FailoverAddresses: cfg.Vault.FailoverAddresses, AppRoleID: cfg.Vault.AppRole.RoleID,
 		AppRoleSecretIDFile: cfg.Vault.AppRole.SecretIDFile, Logger: log.With("component", "vault"),
 	})
@@ -243,12 +246,109 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Node, 
 	if n.AdminAddr, err = n.serveHTTP(cfg.Admin.Listen, admin.Handler(reg, checks)); err != nil {
 		return nil, fmt.Errorf("admin.listen: %w", err)
 	}
-	if n.PortalAddr, err = n.serveHTTP(cfg.Portal.Listen, portal.Handler(cfg.Organisation)); err != nil {
-		return nil, fmt.Errorf("portal.listen: %w", err)
+	if cfg.Portal.Listen != "off" {
+		ph, err := n.newPortal(ctx, hop)
+		if err != nil {
+			return nil, err
+		}
+		if n.PortalAddr, err = n.serveHTTP(cfg.Portal.Listen, ph); err != nil {
+			return nil, fmt.Errorf("portal.listen: %w", err)
+		}
 	}
 	log.Info("sealpost node started", "smtp", n.SMTPAddr, "lmtp", n.LMTPAddr, "portal", n.PortalAddr,
 		"admin", n.AdminAddr, "advertised_size", maxSize)
 	return n, nil
+}
+
+// newPortal builds the portal. It has a Vault client of its own, with the
+// portal's credentials (portal.vault): the relay's token may not unwrap,
+// and the portal never borrows it. Without credentials the portal still
+// serves, but only a 503 page. Mailbox codes go straight to the next hop
+// (they carry no content); secure replies and read receipts go to
+// portal.reply_next_hop, by default this node's own SMTP listener, so that
+// the policy classifies them and seals them when it says so.
+func (n *Node) newPortal(ctx context.Context, codes *nexthop.Client) (http.Handler, error) {
+	cfg := n.cfg
+	pc := cfg.Portal
+	var pk *keys.Client
+	if pv := pc.Vault; pv.Token != "" || pv.TokenFile != "" || pv.AppRole.RoleID != "" {
+		v := cfg.Vault
+		var err error
+		pk, err = keys.New(keys.Config{
+			Address: v.Address, Token: pv.Token, TokenFile: pv.TokenFile, CACert: v.CACert,
+			TransitMount: v.TransitMount, WrapKey: v.WrapKey, AuditKey: v.AuditKey, PortalKey: v.PortalKey,
+			KVMount: v.KVMount, Timeout: v.Timeout, FailoverAddresses: v.FailoverAddresses, AppRoleID: pv.AppRole.RoleID,
+			AppRoleSecretIDFile: pv.AppRole.SecretIDFile, Logger: n.log.With("component", "vault", "role", "portal"),
+		})
+		if err != nil {
+			return nil, fmt.Errorf("portal.vault: %w", err)
+		}
+		n.goRun(func() { pk.KeepAlive(ctx) })
+	} else {
+		n.log.Warn("portal.vault has no credentials: the portal cannot open messages and answers 503 until it has its own sealpost-portal token")
+	}
+	replyHop := pc.ReplyNextHop
+	if n.SMTPAddr != "" && replyHop.Addr == config.LoopbackAddr(cfg.Relay.SMTPListen) {
+		// The default, this node's own listener: dial the address it bound
+		// (smtp_listen may ask for port 0).
+		replyHop.Addr = config.LoopbackAddr(n.SMTPAddr)
+	}
+	replies, err := n.newHop(replyHop)
+	if err != nil {
+		return nil, fmt.Errorf("portal.reply_next_hop: %w", err)
+	}
+	n.replyHop = replies
+	brand := portal.Branding{Name: cfg.Organisation, Primary: pc.Branding.PrimaryColor}
+	if f := pc.Branding.LogoFile; f != "" {
+		if brand.Logo, brand.LogoType, err = readLogo(f); err != nil {
+			return nil, fmt.Errorf("portal.branding.logo_file: %w", err)
+		}
+	}
+	sms := portal.SMSConfig{URL: pc.SMS.WebhookURL, Timeout: pc.SMS.Timeout}
+	if f := pc.SMS.TokenFile; f != "" {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("portal.sms.token_file: %w", err)
+		}
+		sms.Token = strings.TrimSpace(string(b))
+	}
+	s, err := portal.New(portal.Config{
+		URL: pc.URL, From: pc.From, Branding: brand, SessionIdle: pc.SessionIdle, SessionMax: pc.SessionMax,
+		CodeTTL: pc.CodeTTL, MaxReplyBytes: pc.MaxReplyBytes, SMS: sms,
+	}, portal.Deps{
+		Store: n.Store, Audit: n.Audit, Keys: pk, Codes: codes, Replies: replies,
+		Logger: n.log.With("component", "portal"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	n.portal = s
+	n.goRun(func() { s.RunPurge(ctx, 5*time.Minute) })
+	return s.Handler(), nil
+}
+
+// maxLogo bounds the logo file.
+const maxLogo = 1 << 20
+
+// readLogo reads the logo and names its type by its extension (which
+// config validation restricts to PNG, JPEG and SVG).
+func readLogo(path string) ([]byte, string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, "", err
+	}
+	if len(b) == 0 || len(b) > maxLogo {
+		return nil, "", fmt.Errorf("the logo must be 1 byte to %d KiB", maxLogo>>10)
+	}
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".png":
+		return b, "image/png", nil
+	case ".jpg", ".jpeg":
+		return b, "image/jpeg", nil
+	case ".svg":
+		return b, "image/svg+xml", nil
+	}
+	return nil, "", errors.New("the logo must be a .png, .jpg or .svg file")
 }
 
 // startLifecycle starts the retention job, and the rewrap job if
@@ -267,7 +367,7 @@ func (n *Node) startLifecycle(ctx context.Context, reg prometheus.Registerer) er
 	v := n.cfg.Vault
 	kc, err := keys.New(keys.Config{
 		Address: v.Address, TokenFile: n.cfg.Rewrap.TokenFile, CACert: v.CACert, TransitMount: v.TransitMount,
-		WrapKey: v.WrapKey, AuditKey: v.AuditKey, KVMount: v.KVMount, Timeout: v.Timeout,
+		WrapKey: v.WrapKey, AuditKey: v.AuditKey, PortalKey: v.PortalKey, KVMount: v.KVMount, Timeout: v.Timeout,
 	})
 	if err != nil {
 		return fmt.Errorf("rewrap.token_file: %w", err)
@@ -343,7 +443,7 @@ func (n *Node) newHop(h config.NextHop) (*nexthop.Client, error) {
 		}
 		password = strings.TrimSpace(string(b))
 	}
-	if h.TLS != string(nexthop.TLSVerify) {
+	if h.TLS != string(nexthop.TLSVerify) && !loopback(h.Addr) {
 		n.log.Warn("next hop TLS verification is off: explicit opt-in", "addr", h.Addr, "tls", h.TLS)
 	}
 	c, err := nexthop.New(nexthop.Config{
@@ -355,6 +455,17 @@ func (n *Node) newHop(h config.NextHop) (*nexthop.Client, error) {
 	}
 	n.hops = append(n.hops, c)
 	return c, nil
+}
+
+// loopback reports whether addr (host:port) is a loopback IP address, such
+// as the node's own SMTP listener that replies go through by default.
+func loopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
 }
 
 // macKey loads the X-Sealpost-Id MAC key from a file, or from Vault. Vault may
@@ -388,20 +499,29 @@ func (n *Node) macKey(ctx context.Context) ([]byte, error) {
 	}
 }
 
-// Close stops the node: listeners first, then background work, then the
-// store. Sessions in progress get up to 30 seconds to finish.
+// Close stops the node: the HTTP listeners (portal, admin) first, then the
+// relay's, then background work, then the store. Sessions in progress get
+// up to 30 seconds to finish.
 func (n *Node) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	var errs []error
+	// The portal first: its reply hop may hold an idle SMTP session open
+	// on our own relay, which the relay's shutdown would wait for.
+	for _, s := range n.https {
+		errs = append(errs, s.Shutdown(ctx))
+	}
+	if n.portal != nil {
+		n.portal.Wait() // mailbox codes still being handed to the next hop
+	}
+	if n.replyHop != nil {
+		_ = n.replyHop.Close()
+	}
 	if n.Relay != nil {
 		errs = append(errs, n.Relay.Shutdown(ctx))
 	}
 	for _, l := range n.listeners {
 		_ = l.Close()
-	}
-	for _, s := range n.https {
-		errs = append(errs, s.Shutdown(ctx))
 	}
 	if n.cancel != nil {
 		n.cancel()

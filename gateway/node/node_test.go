@@ -36,17 +36,19 @@ const hopMaxSize = 1 << 20
 // env is a real Vault, set up with the relay's scoped token, and a capture
 // next hop over verified STARTTLS that accepts at most hopMaxSize bytes.
 type env struct {
-	vault      *vaulttest.Server
-	relayToken string
-	capture    *capture.Server
-	hopCA      string
-	dir        string
+	vault       *vaulttest.Server
+	relayToken  string
+	portalToken string
+	capture     *capture.Server
+	hopCA       string
+	dir         string
 }
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	e := &env{vault: vaulttest.Start(t), dir: t.TempDir()}
-	e.relayToken = vaulttest.Setup(t, e.vault).RelayToken
+	creds := vaulttest.Setup(t, e.vault)
+	e.relayToken, e.portalToken = creds.RelayToken, creds.PortalToken
 	hop, err := certs.Generate(filepath.Join(e.dir, "hop-tls"), "localhost", "127.0.0.1")
 	if err != nil {
 		t.Fatal(err)

@@ -27,6 +27,7 @@ const (
 	ActionRecalledShown = "portal.recalled-shown" // the recalled page was shown
 	ActionExpiredShown  = "portal.expired-shown"  // the expired page was shown
 	ActionDenied        = "portal.denied"         // a signed-in account asked for a message it may not open (detail: reason)
+	ActionContactShown  = "portal.contact-shown"  // no out-of-band factor was possible: the contact-the-sender page was shown
 	ActionReset         = "account.reset"         // an admin reset an account (detail: reason)
 )
 

@@ -98,7 +98,8 @@ type Deps struct {
 	Audit *audit.Log
 	// Keys is a Vault client holding the PORTAL's credentials (policy
 	// sealpost-portal): it unwraps message secrets and seals TOTP seeds.
-	// Required.
+	// Nil when the portal has no credentials of its own: it then serves
+	// only a 503 page, failing closed.
 	Keys *keys.Client
 	// Codes sends mailbox codes (the outbound next hop: never sealed).
 	// Required.
@@ -123,12 +124,13 @@ type Server struct {
 	pages   map[string]*template.Template
 	handler http.Handler
 	limits  *limiter
+	auth    authState // auth.go: WebAuthn, argon2 parameters, background sends
 }
 
 // New checks cfg and returns a portal server.
 func New(cfg Config, d Deps) (*Server, error) {
-	if d.Store == nil || d.Audit == nil || d.Keys == nil || d.Codes == nil || d.Replies == nil {
-		return nil, errors.New("portal: store, audit, keys, codes and replies are required")
+	if d.Store == nil || d.Audit == nil || d.Codes == nil || d.Replies == nil {
+		return nil, errors.New("portal: store, audit, codes and replies are required")
 	}
 	u, err := url.Parse(cfg.URL)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
@@ -158,6 +160,14 @@ func New(cfg Config, d Deps) (*Server, error) {
 	s.secure = u.Scheme == "https" || u.Hostname() == "localhost"
 	if s.pages, err = parsePages(); err != nil {
 		return nil, err
+	}
+	if err := s.initAuth(); err != nil {
+		return nil, err
+	}
+	if d.Keys == nil {
+		s.log.Warn("portal: no Vault credentials of its own (portal.vault): every page answers 503")
+		s.handler = s.unavailableRoutes()
+		return s, nil
 	}
 	s.handler = s.routes()
 	return s, nil

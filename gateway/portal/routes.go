@@ -9,11 +9,13 @@ import (
 // Content security policies. Pages run only the portal's own scripts and
 // styles; a message's HTML body is served as its own document under
 // cspMessage, which sandboxes it (no scripts, no forms, an opaque origin)
-// and lets it load nothing but the message's own inline images.
+// and lets it load nothing: the message's own inline images are embedded
+// in it as data: URLs (requests from the opaque origin would carry no
+// session cookie), so no remote image can track the reader.
 const (
 	cspPage = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
 		"connect-src 'self'; form-action 'self'; frame-src 'self'; frame-ancestors 'none'; base-uri 'none'"
-	cspMessage = "sandbox; default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; " +
+	cspMessage = "sandbox; default-src 'none'; img-src data:; style-src 'unsafe-inline'; " +
 		"form-action 'none'; frame-ancestors 'self'; base-uri 'none'"
 )
 

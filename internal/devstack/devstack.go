@@ -42,6 +42,7 @@ type Options struct {
 	Admin      string // default 127.0.0.1:9090
 	Vault      string // Vault listen address, default 127.0.0.1:8200
 	Capture    string // capture next hop, default 127.0.0.1:2526
+	SMSSink    string // the dev SMS webhook that writes var/outbox/sms-<time>.json, default 127.0.0.1:0
 	PolicyFile string // default: the built-in policy
 	DemoRcpt   string // address registered with a demo age key, default patient@example.net
 }
@@ -67,6 +68,7 @@ func (o *Options) Defaults() {
 	set(&o.Admin, "127.0.0.1:9090")
 	set(&o.Vault, "127.0.0.1:8200")
 	set(&o.Capture, "127.0.0.1:2526")
+	set(&o.SMSSink, "127.0.0.1:0")
 	set(&o.DemoRcpt, "patient@example.net")
 }
 
@@ -110,6 +112,12 @@ func Run(ctx context.Context, o Options, out io.Writer, log *slog.Logger) error 
 	if err := os.WriteFile(relayTokenFile, []byte(creds.RelayToken+"\n"), 0o600); err != nil {
 		return err
 	}
+	// The portal has its own token (sealpost-portal: it may unwrap), never
+	// the relay's.
+	portalTokenFile := filepath.Join(varDir, "vault", "portal.token")
+	if err := os.WriteFile(portalTokenFile, []byte(creds.PortalToken+"\n"), 0o600); err != nil {
+		return err
+	}
 
 	// A demo recipient with its own age key, so that the first sealed message
 	// can be opened with the stock age CLI.
@@ -135,18 +143,30 @@ func Run(ctx context.Context, o Options, out io.Writer, log *slog.Logger) error 
 		return fmt.Errorf("failed to start the capture next hop: %w", err)
 	}
 	defer capt.Close()
+	outbox := filepath.Join(varDir, "outbox")
+	sms, err := startSMSSink(o.SMSSink, outbox, log)
+	if err != nil {
+		return fmt.Errorf("failed to start the SMS sink: %w", err)
+	}
+	defer sms.Close()
 
-	// 3. The node, with the relay's scoped token.
+	// 3. The node, with the relay's scoped token and the portal's own.
+	// Mailbox codes go to the next hop (the capture, so var/outbox); SMS
+	// codes to the sink; secure replies through the relay itself.
 	cfg := &config.Config{
 		Hostname:     "sealpost.localhost",
 		Organisation: "Sealpost Dev",
 		Relay:        config.Relay{SMTPListen: o.SMTP, LMTPListen: o.LMTP},
-		Portal:       config.Portal{Listen: o.Portal, URL: o.PortalURL},
-		Admin:        config.Admin{Listen: o.Admin},
-		Vault:        config.Vault{Address: vaultAddr, TokenFile: relayTokenFile},
-		Store:        config.Store{Path: filepath.Join(varDir, "sealpost.db")},
-		Audit:        config.Audit{CheckpointPath: filepath.Join(varDir, "audit.checkpoint")},
-		Policy:       config.Policy{Path: o.PolicyFile},
+		Portal: config.Portal{
+			Listen: o.Portal, URL: o.PortalURL,
+			Vault: config.PortalVault{TokenFile: portalTokenFile},
+			SMS:   config.PortalSMS{WebhookURL: sms.URL()},
+		},
+		Admin:  config.Admin{Listen: o.Admin},
+		Vault:  config.Vault{Address: vaultAddr, TokenFile: relayTokenFile},
+		Store:  config.Store{Path: filepath.Join(varDir, "sealpost.db")},
+		Audit:  config.Audit{CheckpointPath: filepath.Join(varDir, "audit.checkpoint")},
+		Policy: config.Policy{Path: o.PolicyFile},
 		NextHop: config.NextHop{
 			Addr: capt.Addr(), TLS: "verify", ServerName: "localhost", CAFile: tlsPaths.CA,
 		},
@@ -173,6 +193,7 @@ func Run(ctx context.Context, o Options, out io.Writer, log *slog.Logger) error 
 		"SEALPOST_SMTP=" + n.SMTPAddr,
 		"SEALPOST_LMTP=" + n.LMTPAddr,
 		"SEALPOST_PORTAL_URL=" + o.PortalURL,
+		"SEALPOST_PORTAL=" + n.PortalAddr,
 		"SEALPOST_ADMIN_URL=http://" + n.AdminAddr,
 		"SEALPOST_OUTBOX=" + filepath.Join(varDir, "outbox"),
 		"SEALPOST_DEMO_KEY=" + demoKey,
@@ -193,6 +214,8 @@ Sealpost dev stack is running. Ctrl-C stops everything.
   Portal         %s
   Admin          %s/healthz  /readyz  /metrics
   Next hop       %s  (capture: delivered mail lands in %s/<id>.eml)
+  Mailbox codes  %s/*.eml      (the portal mails them through the next hop)
+  SMS codes      %s/sms-*.json (the dev SMS webhook at %s)
   Store          %s
   Environment    %s  (other sealpost commands here use it)
 
@@ -205,9 +228,15 @@ Then open it with the demo recipient's own age key:
 
   bin/sealpost extract "$(ls -t %s/*.eml | head -1)" | age -d -i %s
 
+or read it in the portal: follow the link in the notice (%s/m/<id>), enter %s,
+type the mailbox code from the newest %s/*.eml, then the enrolment code that
+'bin/sealpost message show <id>' prints, and register a passkey or a password.
+
 `, vaultAddr, filepath.Join(varDir, "vault", "data"), filepath.Join(varDir, "vault", "dev-unseal.json"),
-		n.SMTPAddr, n.LMTPAddr, portalLink(o.PortalURL), "http://"+n.AdminAddr, capt.Addr(), filepath.Join(varDir, "outbox"),
-		cfg.Store.Path, envFile, host, port, o.DemoRcpt, filepath.Join(varDir, "outbox"), demoKey)
+		n.SMTPAddr, n.LMTPAddr, portalLink(o.PortalURL), "http://"+n.AdminAddr, capt.Addr(), outbox,
+		outbox, outbox, sms.URL(),
+		cfg.Store.Path, envFile, host, port, o.DemoRcpt, outbox, demoKey,
+		strings.TrimSuffix(portalLink(o.PortalURL), "/"), o.DemoRcpt, outbox)
 
 	<-ctx.Done()
 	fmt.Fprintln(out, "stopping")

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -181,6 +182,45 @@ func TestRunTwiceKeepsVaultState(t *testing.T) {
 		t.Errorf("var/vault/relay.token: root = %v, %v; the relay must not run with the root token", isRoot, err)
 	}
 
+	// The portal runs with its own token, not the relay's and not root.
+	portalTokenFile := filepath.Join(varDir, "vault", "portal.token")
+	if cfg.Portal.Vault.TokenFile != portalTokenFile || cfg.Portal.Vault.Token != "" {
+		t.Errorf("the portal's config uses token_file %q, want %s", cfg.Portal.Vault.TokenFile, portalTokenFile)
+	}
+	portalToken, err := os.ReadFile(portalTokenFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.TrimSpace(string(portalToken)) == strings.TrimSpace(string(relayToken)) {
+		t.Error("the portal and the relay share a token")
+	}
+	portalKC, err := keys.New(keys.Config{Address: env["VAULT_ADDR"], Token: strings.TrimSpace(string(portalToken))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if isRoot, err := portalKC.IsRootToken(ctx); err != nil || isRoot {
+		t.Errorf("var/vault/portal.token: root = %v, %v; want the scoped portal token", isRoot, err)
+	}
+	// With its token the portal serves its pages (without one it answers
+	// 503 to everything).
+	if code, body := httpGet(t, "http://"+env["SEALPOST_PORTAL"]+"/"); code != http.StatusOK || !strings.Contains(body, "Sealpost Dev") {
+		t.Errorf("portal GET / = %d, want the start page", code)
+	}
+	// SMS codes land in var/outbox/sms-*.json.
+	smsBody := `{"to": "+447700900123", "text": "Your Sealpost code is 123456"}`
+	resp, err := http.Post(cfg.Portal.SMS.WebhookURL, "application/json", strings.NewReader(smsBody))
+	if err != nil {
+		t.Fatalf("the dev SMS webhook: %v", err)
+	}
+	resp.Body.Close()
+	smsFiles, _ := filepath.Glob(filepath.Join(env["SEALPOST_OUTBOX"], "sms-*.json"))
+	if resp.StatusCode != http.StatusNoContent || len(smsFiles) != 1 {
+		t.Fatalf("SMS webhook = %d, files %v; want one sms-*.json", resp.StatusCode, smsFiles)
+	}
+	if b, _ := os.ReadFile(smsFiles[0]); !bytes.Contains(b, []byte("Your Sealpost code is 123456")) || !bytes.Contains(b, []byte("+447700900123")) {
+		t.Errorf("%s = %s", smsFiles[0], b)
+	}
+
 	msg := "From: doctor@example.org\r\nTo: patient@example.net\r\nSubject: [secure] Discharge summary\r\n" +
 		"Date: Mon, 23 Nov 2026 09:00:00 +0000\r\nMessage-ID: <dev-1@example.org>\r\n\r\n" +
 		"NHS number 943 476 5919. HbA1c 48 mmol/mol.\r\n"
@@ -218,10 +258,17 @@ func TestRunTwiceKeepsVaultState(t *testing.T) {
 
 	// Stop: Vault, the listeners and dev.env are gone.
 	first.stop(t)
+	// The banner (complete once Run returned) says where mailbox and SMS
+	// codes land, and how to read the message in the portal.
+	for _, want := range []string{"Mailbox codes", "sms-*.json", "sealpost message show", "/m/<id>"} {
+		if !strings.Contains(first.out.String(), want) {
+			t.Errorf("the banner does not mention %q", want)
+		}
+	}
 	if pids := vaultProcesses(t, varDir); len(pids) > 0 {
 		t.Errorf("the Vault server is still running after Run returned: pids %v", pids)
 	}
-	for _, addr := range []string{vaultAddr, env["SEALPOST_SMTP"], env["SEALPOST_LMTP"], strings.TrimPrefix(env["SEALPOST_ADMIN_URL"], "http://"), cfg.NextHop.Addr} {
+	for _, addr := range []string{vaultAddr, env["SEALPOST_SMTP"], env["SEALPOST_LMTP"], strings.TrimPrefix(env["SEALPOST_ADMIN_URL"], "http://"), cfg.NextHop.Addr, env["SEALPOST_PORTAL"]} {
 		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
 			c.Close()
 			t.Errorf("%s still accepts connections after Run returned", addr)
@@ -274,6 +321,20 @@ func TestRunTwiceKeepsVaultState(t *testing.T) {
 	if pids := vaultProcesses(t, varDir); len(pids) > 0 {
 		t.Errorf("the Vault server is still running after the second run: pids %v", pids)
 	}
+}
+
+func httpGet(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, string(b)
 }
 
 func decrypt(t *testing.T, r io.Reader, ids ...age.Identity) string {
