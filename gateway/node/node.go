@@ -66,6 +66,9 @@ type Node struct {
 }
 
 // Start builds and starts a node. It returns once every listener is bound.
+// ctx is the node's lifetime, not a start-up deadline: the background jobs
+// (Vault token renewal, retention, audit checkpoints, the portal's purge)
+// stop when it ends. [Node.Close] stops everything.
 func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Node, err error) {
 	n := &Node{cfg: cfg, log: log}
 	defer func() {

@@ -108,10 +108,10 @@ func start(t *testing.T, c *config.Config) *node.Node {
 	if err := c.Validate(); err != nil {
 		t.Fatalf("test config does not validate: %v", err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
+	// The context is the node's lifetime (token renewal, retention,
+	// checkpoints): Close ends it, not the end of this function.
 	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
-	n, err := node.Start(ctx, c, log)
+	n, err := node.Start(context.Background(), c, log)
 	if err != nil {
 		t.Fatalf("node.Start: %v", err)
 	}

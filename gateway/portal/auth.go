@@ -889,6 +889,18 @@ func (s *Server) handleConfirmTOTP(w http.ResponseWriter, r *http.Request) {
 func (s *Server) enrol(w http.ResponseWriter, r *http.Request, f *flow, e store.Enrolment, json bool) {
 	ctx := r.Context()
 	e.Level, e.At = f.level(), s.d.Now()
+	// The flow may have begun before the account enrolled (or before an
+	// admin reset it): then it must not replace what is there now. The
+	// store checks again in the transaction that writes.
+	acct, err := s.d.Store.Account(ctx, f.Address)
+	if err != nil {
+		s.internal(w, r, "failed to get account", err)
+		return
+	}
+	if acct.Enrolled() || (acct.WasReset() && e.Level != store.LevelOOB) {
+		s.enrolRefused(w, r, f, json)
+		return
+	}
 	if f.OOB != "" {
 		if !s.auditOK(w, r, Actor(f.Address), ActionStepUp, f.MsgID, map[string]string{"factor": f.OOB}) {
 			return
@@ -897,7 +909,10 @@ func (s *Server) enrol(w http.ResponseWriter, r *http.Request, f *flow, e store.
 	if !s.auditOK(w, r, Actor(f.Address), ActionEnrol, f.MsgID, map[string]string{"method": e.Method, "level": e.Level}) {
 		return
 	}
-	if err := s.d.Store.Enrol(ctx, f.Address, e); err != nil {
+	if err := s.d.Store.Enrol(ctx, f.Address, e); errors.Is(err, store.ErrEnrolRefused) {
+		s.enrolRefused(w, r, f, json)
+		return
+	} else if err != nil {
 		s.internal(w, r, "failed to enrol", err)
 		return
 	}
@@ -911,6 +926,21 @@ func (s *Server) enrol(w http.ResponseWriter, r *http.Request, f *flow, e store.
 		return
 	}
 	redirect(w, r, msgPath(f.MsgID))
+}
+
+// enrolRefused ends an enrolment flow whose account was enrolled or reset
+// since the flow began, audits it, and sends the visitor back to the start.
+func (s *Server) enrolRefused(w http.ResponseWriter, r *http.Request, f *flow, json bool) {
+	if !s.auditOK(w, r, Actor(f.Address), ActionLoginFailed, f.MsgID,
+		map[string]string{"check": "enrol", "reason": "account-changed"}) {
+		return
+	}
+	s.endFlow(r.Context(), w, f)
+	if json {
+		jsonError(w, http.StatusConflict, "err.flow")
+		return
+	}
+	s.render(w, r, http.StatusConflict, "start", "title.start", startData{MsgID: f.MsgID, Error: "err.flow"})
 }
 
 // loginData is the login page's data.

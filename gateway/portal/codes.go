@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"math/big"
 	"mime"
 	"strings"
 	"time"
+
+	"github.com/emersion/go-smtp"
 
 	"github.com/sealpost/sealpost/gateway/nexthop"
 )
@@ -127,7 +130,17 @@ func (s *Server) sendMailboxCode(address, code string) {
 			}
 		}
 		if err != nil {
-			s.log.Error("portal: failed to send a mailbox code", "err", err)
+			s.log.Error("portal: failed to send a mailbox code", "err", hopError(err))
 		}
 	}()
+}
+
+// hopError is a next hop's error fit for the log: the text of an SMTP
+// reply often echoes the recipient's address, so only its codes are kept.
+func hopError(err error) error {
+	var se *smtp.SMTPError
+	if errors.As(err, &se) {
+		return fmt.Errorf("next hop answered %d %d.%d.%d", se.Code, se.EnhancedCode[0], se.EnhancedCode[1], se.EnhancedCode[2])
+	}
+	return err
 }

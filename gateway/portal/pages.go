@@ -67,6 +67,11 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 	p := page{Title: title, Brand: s.cfg.Branding, HasLogo: len(s.cfg.Branding.Logo) > 0, Data: data}
 	if sess, ok := sessionFrom(r); ok {
 		p.SignedIn = sess.Address
+	} else if sess, ok := s.loadSessionQuiet(r); ok {
+		// A handler that checked the session without attaching it (a
+		// step-up form posted back with an error) still shows who is
+		// signed in and the sign-out button.
+		p.SignedIn = sess.Address
 	}
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout", p); err != nil {

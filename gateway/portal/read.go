@@ -339,7 +339,7 @@ func (s *Server) body(w http.ResponseWriter, r *http.Request) {
 	}
 	var b bytes.Buffer
 	b.WriteString("<!doctype html>\n<html><head><meta charset=\"utf-8\">" +
-		"<meta name=\"referrer\" content=\"no-referrer\"><title></title></head><body>\n")
+		"<meta name=\"referrer\" content=\"no-referrer\"><title></title>" + bodyStyle + "</head><body>\n")
 	b.WriteString(v.HTML) // sanitised by render
 	b.WriteString("\n</body></html>\n")
 	h := w.Header()
@@ -545,3 +545,12 @@ func pctEncode(s string) string {
 	}
 	return string(b)
 }
+
+// bodyStyle is the portal's own style for a message's HTML body: the
+// sanitiser drops the message's styles, so it would otherwise show in the
+// browser's default serif. The body's CSP allows inline style; it allows no
+// script, so this is the one thing inline in it.
+const bodyStyle = "<style>body{font:16px/1.5 system-ui,-apple-system,\"Segoe UI\",Roboto,sans-serif;" +
+	"color:#1a1a1a;margin:1rem;overflow-wrap:anywhere}img{max-width:100%;height:auto}" +
+	"pre{white-space:pre-wrap;font:inherit}table{border-collapse:collapse;max-width:100%}" +
+	"td,th{padding:.25rem .5rem;vertical-align:top}a{color:#1d4f91}</style>"

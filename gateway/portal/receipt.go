@@ -42,7 +42,7 @@ func (s *Server) recordView(a *access) {
 		}
 	}
 	if err := s.sendReceipt(ctx, a, now); err != nil {
-		s.log.Error("portal: failed to send read receipt", "id", a.msg.ID, "err", err)
+		s.log.Error("portal: failed to send read receipt", "id", a.msg.ID, "err", hopError(err))
 	}
 }
 

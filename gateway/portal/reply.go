@@ -147,7 +147,7 @@ func (s *Server) replySend(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 2*time.Minute)
 	defer cancel()
 	if err := s.deliver(ctx, a.msg.Sender, msg); err != nil {
-		s.log.Error("portal: failed to deliver reply", "id", a.msg.ID, "err", err)
+		s.log.Error("portal: failed to deliver reply", "id", a.msg.ID, "err", hopError(err))
 		_ = s.audit(r, actor, ActionReply, a.msg.ID, map[string]string{"reply_message_id": msgID, "outcome": "failed"})
 		s.render(w, r, http.StatusServiceUnavailable, "reply", "title.reply", s.replyData(a, v.Subject, text, "reply.failed"))
 		return

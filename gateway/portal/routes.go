@@ -33,7 +33,25 @@ func (s *Server) routes() http.Handler {
 	csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusForbidden, "err.forbidden")
 	}))
-	return s.headers(csrf.Handler(mux))
+	return s.headers(csrf.Handler(s.limitBodies(mux)))
+}
+
+// maxFormBody bounds the body of every request but a secure reply: the
+// forms and passkey ceremonies are a few KiB. Without it, a multipart body
+// posted to any form would be spooled to temporary files without limit.
+const maxFormBody = 64 << 10
+
+// limitBodies bounds request bodies: Config.MaxReplyBytes for a secure
+// reply, maxFormBody for everything else.
+func (s *Server) limitBodies(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		limit := int64(maxFormBody)
+		if strings.HasPrefix(r.URL.Path, "/m/") && strings.HasSuffix(r.URL.Path, "/reply") {
+			limit = s.cfg.MaxReplyBytes
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
+		next.ServeHTTP(w, r)
+	})
 }
 
 // headers sets the headers every response carries. Handlers that serve a

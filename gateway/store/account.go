@@ -73,6 +73,10 @@ var (
 	// ErrPasskeyExists is returned by [Store.Enrol] for a credential id
 	// that is already registered.
 	ErrPasskeyExists = errors.New("store: passkey already registered")
+	// ErrEnrolRefused is returned by [Store.Enrol] for an account that is
+	// already enrolled (unless [Enrolment].Replace is set), and for an
+	// account an admin reset that would enrol below [LevelOOB].
+	ErrEnrolRefused = errors.New("store: enrolment refused")
 )
 
 // Account is a recipient's portal account.
@@ -209,6 +213,10 @@ type Enrolment struct {
 	TOTPStep     int64  // with MethodPassword: the step of the code that confirmed the seed
 	Passkey      *Passkey
 	At           time.Time
+	// Replace lets the enrolment replace an account's existing one. The
+	// portal never sets it: an enrolled account signs in, and only an
+	// admin reset opens it to enrolment again.
+	Replace bool
 }
 
 func (e *Enrolment) validate() error {
@@ -228,10 +236,13 @@ func (e *Enrolment) validate() error {
 }
 
 // Enrol records that the account of address registered an authenticator
-// at the given level, replacing any earlier one: its passkeys are replaced
-// by e.Passkey (or removed), its password and TOTP seed by e's, and its
-// failures are cleared. The account must exist. Each function in also runs
-// in the same transaction.
+// at the given level: its passkeys are replaced by e.Passkey (or removed),
+// its password and TOTP seed by e's, and its failures are cleared. The
+// account must exist. It fails with [ErrEnrolRefused] when the account is
+// already enrolled and e.Replace is not set (a flow begun before another
+// enrolment must not overwrite it), or when an admin reset the account and
+// e.Level is not [LevelOOB]; both are checked in the transaction that
+// writes. Each function in also runs in the same transaction.
 func (s *Store) Enrol(ctx context.Context, address string, e Enrolment, also ...func(*sql.Tx) error) error {
 	addr, err := NormalizeAddress(address)
 	if err != nil {
@@ -241,6 +252,19 @@ func (s *Store) Enrol(ctx context.Context, address string, e Enrolment, also ...
 		return fmt.Errorf("failed to enrol: %w", err)
 	}
 	return s.writeTx(ctx, func(tx *sql.Tx) error {
+		var level string
+		var reset int64
+		err := tx.QueryRowContext(ctx, "SELECT level, reset_at FROM accounts WHERE address = ?", addr).Scan(&level, &reset)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			return fmt.Errorf("failed to enrol: %w", ErrNoAccount)
+		case err != nil:
+			return fmt.Errorf("failed to enrol: %w", err)
+		case level != LevelNone && !e.Replace:
+			return fmt.Errorf("failed to enrol: account already enrolled: %w", ErrEnrolRefused)
+		case level == LevelNone && reset != 0 && e.Level != LevelOOB:
+			return fmt.Errorf("failed to enrol: a reset account must prove the out-of-band factor: %w", ErrEnrolRefused)
+		}
 		res, err := tx.ExecContext(ctx, `UPDATE accounts SET level = ?, method = ?, password_hash = ?,
 			totp_sealed = ?, totp_last_step = ?, failures = 0, locked_until = 0, enrolled_at = ?
 			WHERE address = ?`,

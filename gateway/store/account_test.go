@@ -168,8 +168,8 @@ func TestPasskeys(t *testing.T) {
 	if err := s.UpdatePasskey(ctx, []byte{9}, []byte(`{}`), used); !errors.Is(err, ErrNoPasskey) {
 		t.Fatalf("update of a missing passkey: %v", err)
 	}
-	// Enrolling again replaces the passkeys; a reset removes them.
-	if err := s.Enrol(ctx, "p@example.net", Enrolment{Level: LevelOOB, Method: MethodPassword, PasswordHash: "h", TOTPSealed: "s", At: t0}); err != nil {
+	// Enrolling again (with Replace) replaces the passkeys; a reset removes them.
+	if err := s.Enrol(ctx, "p@example.net", Enrolment{Level: LevelOOB, Method: MethodPassword, PasswordHash: "h", TOTPSealed: "s", At: t0, Replace: true}); err != nil {
 		t.Fatal(err)
 	}
 	if list, _ := s.Passkeys(ctx, "p@example.net"); len(list) != 0 {
@@ -403,4 +403,42 @@ func FuzzNormalizeAddress(f *testing.F) {
 			t.Fatalf("NormalizeAddress is not idempotent on %q: %q, %v", a, again, err)
 		}
 	})
+}
+
+// TestEnrolRefused: an enrolment never silently overwrites an enrolled
+// account (a flow begun before the owner enrolled must not replace their
+// authenticator), and a reset account enrols only at LevelOOB.
+func TestEnrolRefused(t *testing.T) {
+	s := openTest(t)
+	ctx := ctxTest(t)
+	s.EnsureAccount(ctx, "v@example.net", t0)
+	pk := func(id byte) *Passkey {
+		return &Passkey{CredentialID: []byte{id}, Address: "v@example.net", Credential: []byte(`{}`), Created: t0}
+	}
+	if err := s.Enrol(ctx, "v@example.net", Enrolment{Level: LevelOOB, Method: MethodPasskey, Passkey: pk(1), At: t0}); err != nil {
+		t.Fatal(err)
+	}
+	// A second, mailbox-level enrolment (a mailbox thief's older flow) is refused.
+	err := s.Enrol(ctx, "V@example.net", Enrolment{Level: LevelMailbox, Method: MethodPassword, PasswordHash: "h", TOTPSealed: "s", At: t0})
+	if !errors.Is(err, ErrEnrolRefused) {
+		t.Fatalf("enrolment over an enrolled account: %v", err)
+	}
+	a, _ := s.Account(ctx, "v@example.net")
+	if list, _ := s.Passkeys(ctx, "v@example.net"); a.Level != LevelOOB || a.Method != MethodPasskey || a.PasswordHash != "" || len(list) != 1 {
+		t.Fatalf("account changed by a refused enrolment: %+v, %d passkeys", a, len(list))
+	}
+	// After a reset, only an out-of-band enrolment is accepted.
+	if err := s.ResetAccount(ctx, "v@example.net", t0.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	err = s.Enrol(ctx, "v@example.net", Enrolment{Level: LevelMailbox, Method: MethodPasskey, Passkey: pk(2), At: t0.Add(2 * time.Hour)})
+	if !errors.Is(err, ErrEnrolRefused) {
+		t.Fatalf("mailbox-level enrolment after a reset: %v", err)
+	}
+	if a, _ := s.Account(ctx, "v@example.net"); a.Enrolled() {
+		t.Fatalf("reset account enrolled by a refused enrolment: %+v", a)
+	}
+	if err := s.Enrol(ctx, "v@example.net", Enrolment{Level: LevelOOB, Method: MethodPasskey, Passkey: pk(3), At: t0.Add(2 * time.Hour)}); err != nil {
+		t.Fatalf("out-of-band enrolment after a reset: %v", err)
+	}
 }
