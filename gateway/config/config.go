@@ -89,7 +89,8 @@ type Portal struct {
 	// Listen is the portal's listen address. Default: 127.0.0.1:8080.
 	Listen string `yaml:"listen"`
 	// URL is the public base URL used in notice links. Default:
-	// http://localhost:8080 (WebAuthn refuses IP addresses).
+	// http://localhost:8080 (WebAuthn refuses IP addresses). It must be https,
+	// or plain http on localhost only (session cookies are Secure).
 	URL string `yaml:"url"`
 	// From is the portal's own address: mailbox codes, secure replies and
 	// read receipts are sent from it (a reply carries the recipient in
@@ -556,6 +557,10 @@ func (c *Config) Validate() error {
 	}
 	if u, err := url.Parse(c.Portal.URL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		bad("portal.url", "%q is not an http(s) URL", c.Portal.URL)
+	} else if u.Scheme == "http" && u.Hostname() != "localhost" {
+		// Session cookies must be Secure; browsers allow that over plain
+		// http only for localhost (the dev stack).
+		bad("portal.url", "%q: the portal must be served over https (plain http only for localhost)", c.Portal.URL)
 	}
 	c.Portal.validate(c, bad)
 	if c.Vault.Address == "" {

@@ -211,6 +211,7 @@ func TestParseErrors(t *testing.T) {
 		{"negative process timeout", "relay: {process_timeout: -2m}\n" + vaultOK + hopOK, []string{"relay.process_timeout"}},
 		{"portal url not http", "portal: {url: 'ftp://files.example.org'}\n" + vaultOK + hopOK, []string{"portal.url"}},
 		{"portal url without host", "portal: {url: 'https://'}\n" + vaultOK + hopOK, []string{"portal.url"}},
+		{"portal url plain http", "portal: {url: 'http://portal.example.org'}\n" + vaultOK + hopOK, []string{"portal.url"}},
 		{"missing vault address", "vault: {token: t}\n" + hopOK, []string{"vault.address"}},
 		{"vault address not a URL", "vault: {address: vault.example.org, token: t}\n" + hopOK, []string{"vault.address"}},
 		{"missing vault token", "vault: {address: http://127.0.0.1:8200}\n" + hopOK, []string{"vault.token_file"}},

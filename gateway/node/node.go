@@ -427,7 +427,11 @@ func (n *Node) serveHTTP(addr string, h http.Handler) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	// Slow clients may not hold a connection: a request (a secure reply with
+	// attachments at most) has 5 minutes to arrive and its answer (a
+	// download) 5 minutes to leave.
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 5 * time.Minute,
+		WriteTimeout: 5 * time.Minute, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10}
 	n.https = append(n.https, srv)
 	n.goRun(func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

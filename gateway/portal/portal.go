@@ -26,6 +26,8 @@ import (
 	"net/url"
 	"time"
 
+	"golang.org/x/sync/semaphore"
+
 	"github.com/sealpost/sealpost/gateway/audit"
 	"github.com/sealpost/sealpost/gateway/nexthop"
 	"github.com/sealpost/sealpost/gateway/store"
@@ -124,7 +126,8 @@ type Server struct {
 	pages   map[string]*template.Template
 	handler http.Handler
 	limits  *limiter
-	auth    authState // auth.go: WebAuthn, argon2 parameters, background sends
+	plain   *semaphore.Weighted // decrypted bytes held at once (PlaintextBudget)
+	auth    authState           // auth.go: WebAuthn, argon2 parameters, background sends
 }
 
 // New checks cfg and returns a portal server.
@@ -156,7 +159,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	s := &Server{cfg: cfg, d: d, log: d.Logger, base: u, limits: newLimiter()}
+	s := &Server{cfg: cfg, d: d, log: d.Logger, base: u, limits: newLimiter(), plain: semaphore.NewWeighted(PlaintextBudget)}
 	s.secure = u.Scheme == "https" || u.Hostname() == "localhost"
 	if s.pages, err = parsePages(); err != nil {
 		return nil, err

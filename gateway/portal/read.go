@@ -102,6 +102,7 @@ type access struct {
 	r    *http.Request // carries the session
 	sess *Session
 	msg  *store.Message
+	held int64 // bytes of the plaintext budget this request holds (see finish)
 }
 
 // gate runs the checks every /m/{id} route shares. It writes the response
@@ -225,7 +226,7 @@ func (s *Server) open(w http.ResponseWriter, a *access, action string, detail ma
 		s.fail(w, a.r, http.StatusServiceUnavailable, "err.unavailable")
 		return nil
 	}
-	raw, err := s.decrypt(a.r.Context(), a.msg)
+	raw, err := s.decrypt(a)
 	switch {
 	case errors.Is(err, store.ErrRecalled):
 		// Recalled between the gate and now.
@@ -242,19 +243,43 @@ func (s *Server) open(w http.ResponseWriter, a *access, action string, detail ma
 // decrypt unwraps the message's secret with the portal's Vault token and
 // age-decrypts the stored ciphertext into memory, bounded by
 // render.MaxMessageSize.
-func (s *Server) decrypt(ctx context.Context, m *store.Message) ([]byte, error) {
+//
+// The plaintext counts against the portal's budget (PlaintextBudget) from
+// here until the handler calls finish, so parallel requests for large
+// messages wait for each other instead of exhausting the node's memory.
+func (s *Server) decrypt(a *access) ([]byte, error) {
+	ctx, m := a.r.Context(), a.msg
 	if s.d.Keys == nil {
 		return nil, errors.New("the portal has no Vault credentials")
 	}
+	weight := min(max(m.CiphertextSize, 1), render.MaxMessageSize)
+	if err := s.plain.Acquire(ctx, weight); err != nil {
+		return nil, fmt.Errorf("failed to wait for memory to decrypt: %w", err)
+	}
+	a.held = weight
 	buf := &cappedBuffer{max: render.MaxMessageSize}
 	buf.Grow(int(min(m.CiphertextSize, render.MaxMessageSize)))
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	if err := lifecycle.Open(ctx, s.d.Store, s.d.Keys.Unwrap, m.ID, buf); err != nil {
 		clear(buf.Bytes())
+		s.finish(a, nil)
 		return nil, err
 	}
 	return buf.Bytes(), nil
+}
+
+// PlaintextBudget bounds the decrypted bytes all requests hold at once.
+// It is at least one message at render.MaxMessageSize.
+const PlaintextBudget = 4 * render.MaxMessageSize
+
+// finish clears raw and gives its bytes back to the plaintext budget.
+func (s *Server) finish(a *access, raw []byte) {
+	clear(raw)
+	if a.held > 0 {
+		s.plain.Release(a.held)
+		a.held = 0
+	}
 }
 
 // partPath is the URL of part n of message id: /m/<id>/<kind>/<n>.
@@ -280,7 +305,7 @@ func (s *Server) message(w http.ResponseWriter, r *http.Request) {
 	if raw == nil {
 		return
 	}
-	defer clear(raw)
+	defer s.finish(a, raw)
 	id := a.msg.ID
 	v, err := render.Parse(raw, func(n int) string { return partPath(id, "part", n) })
 	if err != nil {
@@ -331,7 +356,7 @@ func (s *Server) body(w http.ResponseWriter, r *http.Request) {
 	if raw == nil {
 		return
 	}
-	defer clear(raw)
+	defer s.finish(a, raw)
 	v, err := render.Parse(raw, inlineImages(raw))
 	if err != nil || v.HTML == "" {
 		s.notFound(w, a.r)
@@ -410,7 +435,7 @@ func (s *Server) part(w http.ResponseWriter, r *http.Request) {
 	if raw == nil {
 		return
 	}
-	defer clear(raw)
+	defer s.finish(a, raw)
 	p, data, err := render.OpenPart(raw, n)
 	if err != nil || !p.Raster {
 		s.notFound(w, a.r)
@@ -446,7 +471,7 @@ func (s *Server) attachment(w http.ResponseWriter, r *http.Request) {
 		s.notFound(w, a.r)
 		return
 	}
-	raw, err := s.decrypt(a.r.Context(), a.msg)
+	raw, err := s.decrypt(a)
 	if errors.Is(err, store.ErrRecalled) {
 		s.render(w, a.r, http.StatusGone, "recalled", "title.recalled", struct{ Sender string }{a.msg.Sender})
 		return
@@ -456,7 +481,7 @@ func (s *Server) attachment(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, a.r, http.StatusServiceUnavailable, "err.unavailable")
 		return
 	}
-	defer clear(raw)
+	defer s.finish(a, raw)
 	p, data, err := render.OpenPart(raw, n)
 	if err != nil {
 		s.notFound(w, a.r)

@@ -2,6 +2,7 @@ package portal
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"fmt"
 	"image"
@@ -735,4 +736,44 @@ func TestFormatSize(t *testing.T) {
 			t.Errorf("formatSize(%d) = %q, want %q", n, got, want)
 		}
 	}
+}
+
+// TestPlaintextBudget: while the plaintext budget is spent, a request
+// waits for it, and once the bytes are given back the same request opens the message.
+// Afterwards the whole budget is free again, so nothing leaked.
+func TestPlaintextBudget(t *testing.T) {
+	e := newTestEnv(t)
+	msg := e.sealMessage(t, sealSpec{Recipients: []string{patA}})
+	b := e.signIn(t, patA, store.LevelOOB)
+
+	if err := e.Server.plain.Acquire(context.Background(), PlaintextBudget); err != nil {
+		t.Fatal(err)
+	}
+	released := make(chan struct{})
+	go func() {
+		time.Sleep(300 * time.Millisecond)
+		e.Server.plain.Release(PlaintextBudget)
+		close(released)
+	}()
+	r := b.get(t, "/m/"+msg.ID)
+	select {
+	case <-released:
+	default:
+		t.Error("the message opened while the plaintext budget was spent")
+	}
+	if r.Status != http.StatusOK {
+		t.Fatalf("GET /m after the budget came back = %d", r.Status)
+	}
+	for range 3 {
+		if r := b.get(t, "/m/"+msg.ID); r.Status != http.StatusOK {
+			t.Fatalf("GET /m again = %d", r.Status)
+		}
+	}
+	if r := b.get(t, "/m/"+msg.ID+"/att/0"); r.Status != http.StatusNotFound {
+		t.Fatalf("GET /att/0 of a message without attachments = %d, want 404", r.Status)
+	}
+	if !e.Server.plain.TryAcquire(PlaintextBudget) {
+		t.Fatal("the plaintext budget was not given back in full")
+	}
+	e.Server.plain.Release(PlaintextBudget)
 }

@@ -53,7 +53,7 @@ func (s *Server) replyForm(w http.ResponseWriter, r *http.Request) {
 	if raw == nil {
 		return
 	}
-	defer clear(raw)
+	defer s.finish(a, raw)
 	v, err := render.Parse(raw, nil)
 	if err != nil {
 		s.fail(w, a.r, http.StatusInternalServerError, "err.internal")
@@ -114,7 +114,7 @@ func (s *Server) replySend(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v, err := render.Parse(raw, nil)
-	clear(raw)
+	s.finish(a, raw)
 	if err != nil {
 		s.fail(w, r, http.StatusInternalServerError, "err.internal")
 		return
