@@ -405,6 +405,11 @@ func (s *Server) oobFactors(ctx context.Context, msgID, address string) (oobOpti
 	if err != nil {
 		return o, err
 	}
+	if msg.Recalled() {
+		// A recalled message (perhaps sent to the wrong address) proves
+		// nothing any more: no factor, so the contact-the-sender page.
+		return o, nil
+	}
 	if ok, err := s.d.Store.IsRecipient(ctx, msgID, address); err != nil || !ok {
 		return o, err
 	}

@@ -1,6 +1,7 @@
 package portal
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strings"
@@ -313,5 +314,34 @@ func TestAdminResetNeedsOOB(t *testing.T) {
 	acct, _ := e.Store.Account(testCtx(t), addr)
 	if acct.Level != store.LevelOOB || acct.ResetAt.IsZero() {
 		t.Fatalf("after re-enrolment: level %q reset %v", acct.Level, acct.ResetAt)
+	}
+}
+
+// TestNoFactorForRecalledMessage: a message recalled after the recipient
+// proved the mailbox (perhaps it went to the wrong address) offers no
+// out-of-band factor any more, not even its enrolment code: the recipient
+// is asked to contact the sender, and the code is refused.
+func TestNoFactorForRecalledMessage(t *testing.T) {
+	e := newTestEnv(t)
+	const addr = "kim@example.net"
+	msg := e.sealMessage(t, sealSpec{Recipients: []string{addr}, Phones: map[string]string{addr: testPhone}})
+	code, err := e.AdminKeys.EnrollmentCode(context.Background(), msg.ID, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := e.browser()
+	requireStatus(t, "mailbox", e.proveMailbox(t, b, addr, msg.ID, 1), http.StatusSeeOther, "/oob")
+	if err := e.Store.Recall(context.Background(), msg.ID, "admin:test", "wrong recipient"); err != nil {
+		t.Fatal(err)
+	}
+	r := b.get(t, "/oob")
+	requireStatus(t, "contact page", r, http.StatusOK, "")
+	requireBody(t, "contact page", r, tr("title.contact"))
+	if r := b.post(t, "/oob/code", url.Values{"code": {code}}); r.Location == "/enrol" {
+		t.Fatalf("the enrolment code of a recalled message was accepted: %d %s", r.Status, r.Location)
+	}
+	requireStatus(t, "enrol", b.get(t, "/enrol"), http.StatusSeeOther, "/oob")
+	if n := len(e.SMS.Messages()); n != 0 {
+		t.Fatalf("%d SMS sent for a recalled message", n)
 	}
 }
