@@ -239,25 +239,10 @@ func (s *Server) handleStart(w http.ResponseWriter, r *http.Request) {
 	} else {
 		isRcpt = acct != nil
 	}
-	now := s.d.Now()
-	n, err := s.d.Store.CodesSince(ctx, addr, now.Add(-time.Hour))
-	if err != nil {
-		s.internal(w, r, "failed to count codes", err)
-		return
-	}
-	if n >= maxCodesPerHour {
-		w.Header().Set("Retry-After", "3600")
-		s.fail(w, r, http.StatusTooManyRequests, "err.ratelimit")
-		return
-	}
 	// A decoy gets a code row too (never sent), so that the per-address
 	// limit and the attempt counting behave the same.
-	code := newDigits(mailboxCodeDigits)
-	codeID, err := s.d.Store.CreateCode(ctx, store.Code{
-		Address: addr, Purpose: store.CodeMailbox, MessageID: msgID, Created: now, Expires: now.Add(s.cfg.CodeTTL),
-	}, code)
-	if err != nil {
-		s.internal(w, r, "failed to create code", err)
+	code, codeID, ok := s.newCode(w, r, addr, msgID, store.CodeMailbox, mailboxCodeDigits)
+	if !ok {
 		return
 	}
 	st := &flowState{Kind: flowEnrol, Address: addr, MsgID: msgID, Decoy: !isRcpt, CodeID: codeID}
@@ -276,6 +261,44 @@ func (s *Server) handleStart(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	redirect(w, r, "/code")
+}
+
+// newCode makes a code of digits for address (purpose is
+// store.CodeMailbox or store.CodeSMS) and stores it, unless the address
+// was given maxCodesPerHour codes in the last hour. It answers the request
+// itself and returns false when the request stops here.
+func (s *Server) newCode(w http.ResponseWriter, r *http.Request, address, msgID, purpose string, digits int) (code, id string, ok bool) {
+	ctx := r.Context()
+	now := s.d.Now()
+	n, err := s.d.Store.CodesSince(ctx, address, now.Add(-time.Hour))
+	if err != nil {
+		s.internal(w, r, "failed to count codes", err)
+		return "", "", false
+	}
+	if n >= maxCodesPerHour {
+		w.Header().Set("Retry-After", "3600")
+		s.fail(w, r, http.StatusTooManyRequests, "err.ratelimit")
+		return "", "", false
+	}
+	code = newDigits(digits)
+	id, err = s.d.Store.CreateCode(ctx, store.Code{
+		Address: address, Purpose: purpose, MessageID: msgID, Created: now, Expires: now.Add(s.cfg.CodeTTL),
+	}, code)
+	if err != nil {
+		s.internal(w, r, "failed to create code", err)
+		return "", "", false
+	}
+	return code, id, true
+}
+
+// codeErrKey is the error shown for a code that failed its check: a dead
+// code (expired, used, or tried too often) needs a new one.
+func codeErrKey(res store.CodeCheck) string {
+	switch res {
+	case store.CodeExpired, store.CodeTooMany, store.CodeUsed:
+		return "err.code.dead"
+	}
+	return "err.code.wrong"
 }
 
 // codeData is the mailbox code page's data.
@@ -341,11 +364,7 @@ func (s *Server) handleCode(w http.ResponseWriter, r *http.Request) {
 			map[string]string{"check": "mailbox-code", "reason": res.String()}) {
 			return
 		}
-		key := "err.code.wrong"
-		if res == store.CodeExpired || res == store.CodeTooMany || res == store.CodeUsed {
-			key = "err.code.dead"
-		}
-		s.codePage(w, r, http.StatusBadRequest, f, key)
+		s.codePage(w, r, http.StatusBadRequest, f, codeErrKey(res))
 		return
 	}
 	acct, err := s.d.Store.EnsureAccount(ctx, f.Address, s.d.Now())
@@ -389,6 +408,17 @@ type oobOptions struct {
 }
 
 func (o oobOptions) any() bool { return o.SMS || o.Code }
+
+// has reports whether factor is one of the options.
+func (o oobOptions) has(factor string) bool {
+	switch factor {
+	case factorSMS:
+		return o.SMS
+	case factorCode:
+		return o.Code
+	}
+	return false
+}
 
 // oobFactors works out which factors the message's policy allows and which
 // are possible for address: SMS needs a phone on file for (message,
@@ -511,48 +541,55 @@ func (s *Server) oobBack(f *flow) string {
 	return "/oob"
 }
 
-// handleSendSMS sends an SMS code to the phone on file.
-func (s *Server) handleSendSMS(w http.ResponseWriter, r *http.Request) {
-	if s.limited(w, r, limitSend, "send") {
-		return
+// oobStep runs the steps every out-of-band form starts with: the client's
+// rate limit of kind (named name), a flow at the out-of-band step and an
+// account that is not locked. It answers the request itself and returns
+// false when the request stops here.
+func (s *Server) oobStep(w http.ResponseWriter, r *http.Request, kind bucketKind, name string) (*flow, bool) {
+	if s.limited(w, r, kind, name) {
+		return nil, false
 	}
-	ctx := r.Context()
 	f, ok := s.oobFlow(r)
 	if !ok {
 		s.flowGone(w, r, f)
-		return
+		return nil, false
 	}
 	if s.showLocked(w, r, f.Address, f.MsgID) {
-		return
+		return nil, false
 	}
-	o, err := s.oobFactors(ctx, f.MsgID, f.Address)
+	return f, true
+}
+
+// oobOffered works out the factors open to f; when factor is not among
+// them it sends the visitor back to the out-of-band page and returns false.
+func (s *Server) oobOffered(w http.ResponseWriter, r *http.Request, f *flow, factor string) (oobOptions, bool) {
+	o, err := s.oobFactors(r.Context(), f.MsgID, f.Address)
 	if err != nil {
 		s.internal(w, r, "failed to work out out-of-band factors", err)
-		return
+		return o, false
 	}
-	if !o.SMS {
+	if !o.has(factor) {
 		redirect(w, r, s.oobBack(f))
+		return o, false
+	}
+	return o, true
+}
+
+// handleSendSMS sends an SMS code to the phone on file.
+func (s *Server) handleSendSMS(w http.ResponseWriter, r *http.Request) {
+	f, ok := s.oobStep(w, r, limitSend, "send")
+	if !ok {
 		return
 	}
-	now := s.d.Now()
-	n, err := s.d.Store.CodesSince(ctx, f.Address, now.Add(-time.Hour))
-	if err != nil {
-		s.internal(w, r, "failed to count codes", err)
+	o, ok := s.oobOffered(w, r, f, factorSMS)
+	if !ok {
 		return
 	}
-	if n >= maxCodesPerHour {
-		w.Header().Set("Retry-After", "3600")
-		s.fail(w, r, http.StatusTooManyRequests, "err.ratelimit")
+	code, id, ok := s.newCode(w, r, f.Address, f.MsgID, store.CodeSMS, smsCodeDigits)
+	if !ok {
 		return
 	}
-	code := newDigits(smsCodeDigits)
-	id, err := s.d.Store.CreateCode(ctx, store.Code{
-		Address: f.Address, Purpose: store.CodeSMS, MessageID: f.MsgID, Created: now, Expires: now.Add(s.cfg.CodeTTL),
-	}, code)
-	if err != nil {
-		s.internal(w, r, "failed to create code", err)
-		return
-	}
+	ctx := r.Context()
 	if err := s.sendSMS(ctx, o.phone, s.smsText(code)); err != nil {
 		s.log.Error("portal: failed to send SMS code", "err", err)
 		s.oobPage(w, r, http.StatusBadGateway, f, "err.sms.send", "sms")
@@ -571,15 +608,8 @@ func (s *Server) handleSendSMS(w http.ResponseWriter, r *http.Request) {
 
 // handleCheckSMS checks an SMS code.
 func (s *Server) handleCheckSMS(w http.ResponseWriter, r *http.Request) {
-	if s.limited(w, r, limitCheck, "check") {
-		return
-	}
-	f, ok := s.oobFlow(r)
+	f, ok := s.oobStep(w, r, limitCheck, "check")
 	if !ok {
-		s.flowGone(w, r, f)
-		return
-	}
-	if s.showLocked(w, r, f.Address, f.MsgID) {
 		return
 	}
 	if f.SMSCodeID == "" {
@@ -593,11 +623,7 @@ func (s *Server) handleCheckSMS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if res != store.CodeOK {
-		key := "err.code.wrong"
-		if res == store.CodeExpired || res == store.CodeTooMany || res == store.CodeUsed {
-			key = "err.code.dead"
-		}
-		s.oobFailed(w, r, f, "sms-code", res.String(), key, factorSMS)
+		s.oobFailed(w, r, f, "sms-code", res.String(), codeErrKey(res), factorSMS)
 		return
 	}
 	s.oobProved(w, r, f, factorSMS)
@@ -607,28 +633,14 @@ func (s *Server) handleCheckSMS(w http.ResponseWriter, r *http.Request) {
 // code is recomputed (Transit HMAC), never stored, and compared in
 // constant time.
 func (s *Server) handleEnrolmentCode(w http.ResponseWriter, r *http.Request) {
-	if s.limited(w, r, limitCheck, "check") {
-		return
-	}
-	ctx := r.Context()
-	f, ok := s.oobFlow(r)
+	f, ok := s.oobStep(w, r, limitCheck, "check")
 	if !ok {
-		s.flowGone(w, r, f)
 		return
 	}
-	if s.showLocked(w, r, f.Address, f.MsgID) {
+	if _, ok := s.oobOffered(w, r, f, factorCode); !ok {
 		return
 	}
-	o, err := s.oobFactors(ctx, f.MsgID, f.Address)
-	if err != nil {
-		s.internal(w, r, "failed to work out out-of-band factors", err)
-		return
-	}
-	if !o.Code {
-		redirect(w, r, s.oobBack(f))
-		return
-	}
-	want, err := s.d.Keys.EnrollmentCode(ctx, f.MsgID, f.Address)
+	want, err := s.d.Keys.EnrollmentCode(r.Context(), f.MsgID, f.Address)
 	if err != nil {
 		s.internal(w, r, "failed to compute enrolment code", err)
 		return
@@ -647,10 +659,7 @@ func (s *Server) handleEnrolmentCode(w http.ResponseWriter, r *http.Request) {
 
 // oobFailed counts a failed out-of-band check toward the lockout.
 func (s *Server) oobFailed(w http.ResponseWriter, r *http.Request, f *flow, check, reason, errKey, errFor string) {
-	if !s.auditOK(w, r, Actor(f.Address), ActionLoginFailed, f.MsgID, map[string]string{"check": check, "reason": reason}) {
-		return
-	}
-	if s.recordFailure(w, r, f.Address, f.MsgID) {
+	if s.checkFailed(w, r, f.Address, f.MsgID, check, reason) {
 		return
 	}
 	s.oobPage(w, r, http.StatusBadRequest, f, errKey, errFor)
@@ -701,6 +710,16 @@ func (s *Server) rememberPhone(ctx context.Context, f *flow) {
 	if err != nil {
 		s.log.Warn("portal: failed to record the proved phone", "err", err)
 	}
+}
+
+// checkFailed audits a failed check (check, reason) of address and counts
+// it toward the lockout. It returns true when it answered the request (an
+// error, or the locked page).
+func (s *Server) checkFailed(w http.ResponseWriter, r *http.Request, address, msgID, check, reason string) bool {
+	if !s.auditOK(w, r, Actor(address), ActionLoginFailed, msgID, map[string]string{"check": check, "reason": reason}) {
+		return true
+	}
+	return s.recordFailure(w, r, address, msgID)
 }
 
 // recordFailure counts a failed check against address; when that locks
@@ -763,6 +782,26 @@ func (s *Server) enrolFlow(w http.ResponseWriter, r *http.Request) (*flow, bool)
 	return f, true
 }
 
+// enrolCheck is enrolFlow for a form whose answer is checked: it takes a
+// token from the client's check bucket first.
+func (s *Server) enrolCheck(w http.ResponseWriter, r *http.Request) (*flow, bool) {
+	if s.limited(w, r, limitCheck, "check") {
+		return nil, false
+	}
+	return s.enrolFlow(w, r)
+}
+
+// totpSeed opens the TOTP seed of address (sealed with Transit). It shows
+// the error page and returns false when it cannot.
+func (s *Server) totpSeed(w http.ResponseWriter, r *http.Request, address, sealed string) ([]byte, bool) {
+	secret, err := s.d.Keys.OpenPortal(r.Context(), "totp:"+address, sealed)
+	if err != nil {
+		s.internal(w, r, "failed to open TOTP seed", err)
+		return nil, false
+	}
+	return secret, true
+}
+
 func (s *Server) methodData(f *flow) methodData {
 	return methodData{MsgID: f.MsgID, Address: f.Address, Lower: f.level() == store.LevelMailbox}
 }
@@ -799,14 +838,11 @@ func (s *Server) handlePasswordPage(w http.ResponseWriter, r *http.Request) {
 // handleSetPassword checks and hashes the new password, then makes a TOTP
 // key (sealed with Transit, kept in the flow until confirmed).
 func (s *Server) handleSetPassword(w http.ResponseWriter, r *http.Request) {
-	if s.limited(w, r, limitCheck, "check") {
-		return
-	}
-	ctx := r.Context()
-	f, ok := s.enrolFlow(w, r)
+	f, ok := s.enrolCheck(w, r)
 	if !ok {
 		return
 	}
+	ctx := r.Context()
 	pw, confirm := r.PostFormValue("password"), r.PostFormValue("confirm")
 	if key := passwordProblem(pw, confirm, f.Address); key != "" {
 		d := s.methodData(f)
@@ -836,9 +872,8 @@ func (s *Server) handleSetPassword(w http.ResponseWriter, r *http.Request) {
 // totpPage shows the TOTP secret (as text and QR code) and asks for the
 // first code.
 func (s *Server) totpPage(w http.ResponseWriter, r *http.Request, status int, f *flow, errKey string) {
-	secret, err := s.d.Keys.OpenPortal(r.Context(), "totp:"+f.Address, f.TOTPSealed)
-	if err != nil {
-		s.internal(w, r, "failed to open TOTP seed", err)
+	secret, ok := s.totpSeed(w, r, f.Address, f.TOTPSealed)
+	if !ok {
 		return
 	}
 	k, err := newTOTPKeyFromSecret(s.cfg.Branding.Name, f.Address, string(secret))
@@ -858,11 +893,7 @@ func (s *Server) totpPage(w http.ResponseWriter, r *http.Request, status int, f 
 
 // handleConfirmTOTP checks the first TOTP code and enrols the account.
 func (s *Server) handleConfirmTOTP(w http.ResponseWriter, r *http.Request) {
-	if s.limited(w, r, limitCheck, "check") {
-		return
-	}
-	ctx := r.Context()
-	f, ok := s.enrolFlow(w, r)
+	f, ok := s.enrolCheck(w, r)
 	if !ok {
 		return
 	}
@@ -870,9 +901,8 @@ func (s *Server) handleConfirmTOTP(w http.ResponseWriter, r *http.Request) {
 		redirect(w, r, "/enrol/password")
 		return
 	}
-	secret, err := s.d.Keys.OpenPortal(ctx, "totp:"+f.Address, f.TOTPSealed)
-	if err != nil {
-		s.internal(w, r, "failed to open TOTP seed", err)
+	secret, ok := s.totpSeed(w, r, f.Address, f.TOTPSealed)
+	if !ok {
 		return
 	}
 	code, _ := normalizeDigits(r.PostFormValue("code"), int(totpDigits))
@@ -921,16 +951,7 @@ func (s *Server) enrol(w http.ResponseWriter, r *http.Request, f *flow, e store.
 		s.internal(w, r, "failed to enrol", err)
 		return
 	}
-	if err := s.startSession(ctx, w, f.Address, e.Method); err != nil {
-		s.internal(w, r, "failed to start session", err)
-		return
-	}
-	s.endFlow(ctx, w, f)
-	if json {
-		writeJSON(w, http.StatusOK, map[string]string{"redirect": msgPath(f.MsgID)})
-		return
-	}
-	redirect(w, r, msgPath(f.MsgID))
+	s.signIn(w, r, f, f.Address, e.Method, json)
 }
 
 // enrolRefused ends an enrolment flow whose account was enrolled or reset
@@ -957,14 +978,24 @@ type loginData struct {
 	Error    string
 }
 
-func (s *Server) loginPage(w http.ResponseWriter, r *http.Request, status int, f *flow, errKey string) {
+// loginAccount loads the account of a login flow; a locked account gets
+// the locked page. It returns nil when the request stops here.
+func (s *Server) loginAccount(w http.ResponseWriter, r *http.Request, f *flow) *store.Account {
 	acct, err := s.d.Store.Account(r.Context(), f.Address)
 	if err != nil {
 		s.internal(w, r, "failed to get account", err)
-		return
+		return nil
 	}
 	if acct.Locked(s.d.Now()) {
 		s.lockedPage(w, r, acct.LockedUntil)
+		return nil
+	}
+	return acct
+}
+
+func (s *Server) loginPage(w http.ResponseWriter, r *http.Request, status int, f *flow, errKey string) {
+	acct := s.loginAccount(w, r, f)
+	if acct == nil {
 		return
 	}
 	s.render(w, r, status, "login", "title.login", loginData{
@@ -995,13 +1026,8 @@ func (s *Server) handleLoginPassword(w http.ResponseWriter, r *http.Request) {
 		s.flowGone(w, r, nil)
 		return
 	}
-	acct, err := s.d.Store.Account(ctx, f.Address)
-	if err != nil {
-		s.internal(w, r, "failed to get account", err)
-		return
-	}
-	if acct.Locked(s.d.Now()) {
-		s.lockedPage(w, r, acct.LockedUntil)
+	acct := s.loginAccount(w, r, f)
+	if acct == nil {
 		return
 	}
 	hash := acct.PasswordHash
@@ -1011,8 +1037,8 @@ func (s *Server) handleLoginPassword(w http.ResponseWriter, r *http.Request) {
 	pwOK := checkPassword(hash, r.PostFormValue("password")) && acct.PasswordHash != ""
 	var secret []byte
 	if acct.TOTPSealed != "" {
-		if secret, err = s.d.Keys.OpenPortal(ctx, "totp:"+acct.Address, acct.TOTPSealed); err != nil {
-			s.internal(w, r, "failed to open TOTP seed", err)
+		var ok bool
+		if secret, ok = s.totpSeed(w, r, acct.Address, acct.TOTPSealed); !ok {
 			return
 		}
 	}
@@ -1036,10 +1062,7 @@ func (s *Server) handleLoginPassword(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if reason != "" {
-		if !s.auditOK(w, r, Actor(acct.Address), ActionLoginFailed, f.MsgID, map[string]string{"check": "password", "reason": reason}) {
-			return
-		}
-		if s.recordFailure(w, r, acct.Address, f.MsgID) {
+		if s.checkFailed(w, r, acct.Address, f.MsgID, "password", reason) {
 			return
 		}
 		s.loginPage(w, r, http.StatusBadRequest, f, "err.login.wrong")
@@ -1058,6 +1081,14 @@ func (s *Server) loggedIn(w http.ResponseWriter, r *http.Request, f *flow, addre
 	if !s.auditOK(w, r, Actor(address), ActionLogin, f.MsgID, map[string]string{"method": method}) {
 		return
 	}
+	s.signIn(w, r, f, address, method, json)
+}
+
+// signIn starts a session for address, ends the flow and sends the visitor
+// on to the flow's message. json selects the answer: a JSON redirect
+// (passkey ceremonies) or a 303.
+func (s *Server) signIn(w http.ResponseWriter, r *http.Request, f *flow, address, method string, json bool) {
+	ctx := r.Context()
 	if err := s.startSession(ctx, w, address, method); err != nil {
 		s.internal(w, r, "failed to start session", err)
 		return

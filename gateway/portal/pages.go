@@ -20,7 +20,8 @@ type page struct {
 }
 
 // parsePages parses each templates/<name>.html with templates/layout.html
-// into its own set, so every page can define "content".
+// and the shared definitions of templates/partials/*.html into its own
+// set, so every page can define "content".
 func parsePages() (map[string]*template.Template, error) {
 	funcs := template.FuncMap{
 		"t": func(key string, args ...any) string { return tr(key, args...) },
@@ -29,11 +30,18 @@ func parsePages() (map[string]*template.Template, error) {
 	if err != nil {
 		return nil, err
 	}
-	pages := map[string]*template.Template{}
 	layout, err := templateFS.ReadFile("templates/layout.html")
 	if err != nil {
 		return nil, fmt.Errorf("portal: failed to read layout: %w", err)
 	}
+	base := template.New("layout").Funcs(funcs)
+	if _, err := base.Parse(string(layout)); err != nil {
+		return nil, fmt.Errorf("portal: failed to parse layout: %w", err)
+	}
+	if _, err := base.ParseFS(templateFS, "templates/partials/*.html"); err != nil {
+		return nil, fmt.Errorf("portal: failed to parse partials: %w", err)
+	}
+	pages := map[string]*template.Template{}
 	for _, n := range names {
 		name := strings.TrimSuffix(path.Base(n), ".html")
 		if name == "layout" {
@@ -43,9 +51,9 @@ func parsePages() (map[string]*template.Template, error) {
 		if err != nil {
 			return nil, err
 		}
-		t := template.New("layout").Funcs(funcs)
-		if _, err := t.Parse(string(layout)); err != nil {
-			return nil, fmt.Errorf("portal: failed to parse layout for %s: %w", name, err)
+		t, err := base.Clone()
+		if err != nil {
+			return nil, fmt.Errorf("portal: failed to copy layout for %s: %w", name, err)
 		}
 		if _, err := t.New("content").Parse(string(body)); err != nil {
 			return nil, fmt.Errorf("portal: failed to parse %s: %w", n, err)

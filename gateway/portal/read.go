@@ -226,18 +226,35 @@ func (s *Server) open(w http.ResponseWriter, a *access, action string, detail ma
 		s.fail(w, a.r, http.StatusServiceUnavailable, "err.unavailable")
 		return nil
 	}
+	raw, _ := s.decryptShown(w, a)
+	return raw
+}
+
+// decryptShown decrypts the message (see decrypt). When that fails it
+// writes the recalled page (recalled between the gate and now) or an error
+// page, and returns false.
+func (s *Server) decryptShown(w http.ResponseWriter, a *access) ([]byte, bool) {
 	raw, err := s.decrypt(a)
 	switch {
 	case errors.Is(err, store.ErrRecalled):
-		// Recalled between the gate and now.
 		s.render(w, a.r, http.StatusGone, "recalled", "title.recalled", struct{ Sender string }{a.msg.Sender})
-		return nil
+		return nil, false
 	case err != nil:
 		s.log.Error("portal: failed to open message", "id", a.msg.ID, "err", err)
 		s.fail(w, a.r, http.StatusServiceUnavailable, "err.unavailable")
-		return nil
+		return nil, false
 	}
-	return raw
+	return raw, true
+}
+
+// gateOpen runs the gate and opens the message, recording a view of what.
+// It returns a nil raw when the request stops here; otherwise the caller
+// calls finish.
+func (s *Server) gateOpen(w http.ResponseWriter, r *http.Request, page bool, what string) (a *access, raw []byte) {
+	if a = s.gate(w, r, page); a == nil {
+		return nil, nil
+	}
+	return a, s.open(w, a, ActionView, map[string]string{"what": what})
 }
 
 // decrypt unwraps the message's secret with the portal's Vault token and
@@ -297,11 +314,7 @@ type attachmentRow struct {
 // message shows a message: its original headers, text, sanitised HTML
 // (in a sandboxed frame), attachments and a reply button.
 func (s *Server) message(w http.ResponseWriter, r *http.Request) {
-	a := s.gate(w, r, true)
-	if a == nil {
-		return
-	}
-	raw := s.open(w, a, ActionView, map[string]string{"what": "message"})
+	a, raw := s.gateOpen(w, r, true, "message")
 	if raw == nil {
 		return
 	}
@@ -348,11 +361,7 @@ func (s *Server) message(w http.ResponseWriter, r *http.Request) {
 // scripts, no forms, an opaque origin), so even a direct visit runs
 // nothing.
 func (s *Server) body(w http.ResponseWriter, r *http.Request) {
-	a := s.gate(w, r, false)
-	if a == nil {
-		return
-	}
-	raw := s.open(w, a, ActionView, map[string]string{"what": "html"})
+	a, raw := s.gateOpen(w, r, false, "html")
 	if raw == nil {
 		return
 	}
@@ -412,23 +421,28 @@ func inlineImages(raw []byte) func(int) string {
 // rasterTypes are the image types the portal shows inline.
 var rasterTypes = map[string]bool{"image/png": true, "image/jpeg": true, "image/gif": true, "image/webp": true}
 
-// partIndex parses the {n} of a part URL.
-func partIndex(r *http.Request) (int, bool) {
+// gatePart runs the gate for a part route and parses the {n} of its URL;
+// an index that cannot be a part gets the 404 page. It returns nil when
+// the request stops here.
+func (s *Server) gatePart(w http.ResponseWriter, r *http.Request) (*access, int) {
+	a := s.gate(w, r, false)
+	if a == nil {
+		return nil, 0
+	}
 	n, err := strconv.Atoi(r.PathValue("n"))
-	return n, err == nil && n >= 0 && n < render.MaxParts
+	if err != nil || n < 0 || n >= render.MaxParts {
+		s.notFound(w, a.r)
+		return nil, 0
+	}
+	return a, n
 }
 
 // part serves a raster image part for display in the message page (the
 // HTML body embeds its own, see inlineImages). Anything else is 404: other
 // parts are only ever downloaded, as attachments.
 func (s *Server) part(w http.ResponseWriter, r *http.Request) {
-	a := s.gate(w, r, false)
+	a, n := s.gatePart(w, r)
 	if a == nil {
-		return
-	}
-	n, ok := partIndex(r)
-	if !ok {
-		s.notFound(w, a.r)
 		return
 	}
 	raw := s.open(w, a, ActionView, map[string]string{"what": "part", "part": strconv.Itoa(n)})
@@ -462,23 +476,12 @@ func (s *Server) part(w http.ResponseWriter, r *http.Request) {
 // its real name, and never a type the browser would render as a page (an
 // SVG or HTML part is application/octet-stream).
 func (s *Server) attachment(w http.ResponseWriter, r *http.Request) {
-	a := s.gate(w, r, false)
+	a, n := s.gatePart(w, r)
 	if a == nil {
 		return
 	}
-	n, ok := partIndex(r)
+	raw, ok := s.decryptShown(w, a)
 	if !ok {
-		s.notFound(w, a.r)
-		return
-	}
-	raw, err := s.decrypt(a)
-	if errors.Is(err, store.ErrRecalled) {
-		s.render(w, a.r, http.StatusGone, "recalled", "title.recalled", struct{ Sender string }{a.msg.Sender})
-		return
-	}
-	if err != nil {
-		s.log.Error("portal: failed to open message", "id", a.msg.ID, "err", err)
-		s.fail(w, a.r, http.StatusServiceUnavailable, "err.unavailable")
 		return
 	}
 	defer s.finish(a, raw)

@@ -39,14 +39,24 @@ type replyPage struct {
 	Error            string // a key in text, or ""
 }
 
-// replyForm shows the reply form.
-func (s *Server) replyForm(w http.ResponseWriter, r *http.Request) {
+// replyGate runs the gate for the reply routes; a message without a
+// sender cannot be answered. It returns nil when the request stops here.
+func (s *Server) replyGate(w http.ResponseWriter, r *http.Request) *access {
 	a := s.gate(w, r, false)
 	if a == nil {
-		return
+		return nil
 	}
 	if a.msg.Sender == "" {
 		s.fail(w, a.r, http.StatusNotFound, "reply.nosender")
+		return nil
+	}
+	return a
+}
+
+// replyForm shows the reply form.
+func (s *Server) replyForm(w http.ResponseWriter, r *http.Request) {
+	a := s.replyGate(w, r)
+	if a == nil {
 		return
 	}
 	raw := s.open(w, a, ActionView, map[string]string{"what": "reply-form"})
@@ -82,12 +92,8 @@ func replySubject(s string) string {
 
 // replySend composes the reply and delivers it.
 func (s *Server) replySend(w http.ResponseWriter, r *http.Request) {
-	a := s.gate(w, r, false)
+	a := s.replyGate(w, r)
 	if a == nil {
-		return
-	}
-	if a.msg.Sender == "" {
-		s.fail(w, a.r, http.StatusNotFound, "reply.nosender")
 		return
 	}
 	r = a.r

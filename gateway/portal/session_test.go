@@ -254,7 +254,7 @@ func TestAuthPagesHeaders(t *testing.T) {
 // TestNoInlineScriptOrStyle: the auth templates hold no inline script or
 // style (the CSP forbids them) and label every input.
 func TestNoInlineScriptOrStyle(t *testing.T) {
-	for _, name := range []string{"start", "code", "oob", "stepup", "method", "passkey", "password", "login", "locked", "contact"} {
+	for _, name := range []string{"start", "code", "oob", "stepup", "partials/oobforms", "method", "passkey", "password", "login", "locked", "contact"} {
 		b, err := templateFS.ReadFile("templates/" + name + ".html")
 		if err != nil {
 			t.Fatal(err)

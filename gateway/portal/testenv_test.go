@@ -45,6 +45,7 @@ import (
 	"github.com/sealpost/sealpost/gateway/nexthop"
 	"github.com/sealpost/sealpost/gateway/seal"
 	"github.com/sealpost/sealpost/gateway/store"
+	"github.com/sealpost/sealpost/internal/testutil"
 	"github.com/sealpost/sealpost/internal/vaulttest"
 	"github.com/sealpost/sealpost/keys"
 )
@@ -73,7 +74,7 @@ type testEnv struct {
 	TLS        *httptest.Server
 	Config     Config // as given to New (after mods)
 	clock      *testClock
-	logBuf     *syncBuffer // the portal's slog output
+	logBuf     *testutil.SyncBuffer // the portal's slog output
 	httpClient *http.Client
 }
 
@@ -94,7 +95,7 @@ func newTestEnv(t *testing.T, mods ...func(*Config)) *testEnv {
 		Codes:     &recMailer{},
 		Replies:   &recMailer{},
 		clock:     &testClock{now: time.Date(2030, 3, 4, 9, 0, 0, 0, time.UTC)},
-		logBuf:    &syncBuffer{},
+		logBuf:    &testutil.SyncBuffer{},
 	}
 	e.Store, err = store.Open(filepath.Join(t.TempDir(), "sealpost.db"))
 	if err != nil {
@@ -172,23 +173,6 @@ func (c *testClock) Advance(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.now = c.now.Add(d)
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // sentMail is one message a recMailer was given.

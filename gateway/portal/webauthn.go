@@ -75,20 +75,80 @@ func (s *Server) jsonLimited(w http.ResponseWriter, r *http.Request) bool {
 	return true
 }
 
-// handlePasskeyEnrolBegin starts registering a passkey.
-func (s *Server) handlePasskeyEnrolBegin(w http.ResponseWriter, r *http.Request) {
+// jsonInternal answers a ceremony request with a 500 for an unexpected
+// failure; err is logged (it never holds PHI).
+func (s *Server) jsonInternal(w http.ResponseWriter, what string, err error) {
+	s.log.Error("portal: "+what, "err", err)
+	jsonError(w, http.StatusInternalServerError, "err.internal")
+}
+
+// passkeyFlow runs the steps every ceremony request starts with: the rate
+// limit, the flow of kind (an enrolment ready to register an
+// authenticator; for a finish, one with a ceremony under way) and the
+// flow's account with its passkeys. A login stops at a locked account. It
+// answers the request itself and returns false when the request stops
+// here.
+func (s *Server) passkeyFlow(w http.ResponseWriter, r *http.Request, kind string, finish bool) (*flow, *waUser, bool) {
 	if s.jsonLimited(w, r) {
-		return
+		return nil, nil, false
 	}
-	f, ok := s.loadFlow(r, flowEnrol)
-	if !ok || !f.readyToEnrol() {
+	f, ok := s.loadFlow(r, kind)
+	if !ok || (kind == flowEnrol && !f.readyToEnrol()) || (finish && f.WebAuthn == nil) {
 		jsonError(w, http.StatusBadRequest, "err.flow")
-		return
+		return nil, nil, false
 	}
 	u, err := s.loadUser(r, f.Address)
 	if err != nil {
-		s.log.Error("portal: failed to load account for passkey", "err", err)
+		s.jsonInternal(w, "failed to load account for passkey", err)
+		return nil, nil, false
+	}
+	if kind == flowLogin && u.acct.Locked(s.d.Now()) {
+		jsonError(w, http.StatusTooManyRequests, "err.locked")
+		return nil, nil, false
+	}
+	return f, u, true
+}
+
+// sendOptions keeps the ceremony's session data in the flow and sends the
+// ceremony options to the browser.
+func (s *Server) sendOptions(w http.ResponseWriter, r *http.Request, f *flow, sd *webauthn.SessionData, options any) {
+	f.WebAuthn = sd
+	if err := s.saveFlow(r.Context(), f); err != nil {
+		s.jsonInternal(w, "failed to save flow", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, options)
+}
+
+// spendChallenge takes the ceremony's session data out of the flow and
+// saves it: the challenge is spent whatever the outcome. It answers the
+// request and returns false when the flow cannot be saved.
+func (s *Server) spendChallenge(w http.ResponseWriter, r *http.Request, f *flow) (webauthn.SessionData, bool) {
+	sd := *f.WebAuthn
+	f.WebAuthn = nil
+	if err := s.saveFlow(r.Context(), f); err != nil {
+		s.jsonInternal(w, "failed to save flow", err)
+		return sd, false
+	}
+	return sd, true
+}
+
+// ceremonyRefused logs and audits a refused ceremony (what names it in the
+// log, check in the audit entry). When the entry cannot be written it
+// answers with a 500 and returns false.
+func (s *Server) ceremonyRefused(w http.ResponseWriter, r *http.Request, f *flow, what, check, reason string, err error) bool {
+	s.log.Info("portal: "+what+" refused", "reason", reason, "err", err)
+	if s.audit(r, Actor(f.Address), ActionLoginFailed, f.MsgID, map[string]string{"check": check, "reason": reason}) != nil {
 		jsonError(w, http.StatusInternalServerError, "err.internal")
+		return false
+	}
+	return true
+}
+
+// handlePasskeyEnrolBegin starts registering a passkey.
+func (s *Server) handlePasskeyEnrolBegin(w http.ResponseWriter, r *http.Request) {
+	f, u, ok := s.passkeyFlow(w, r, flowEnrol, false)
+	if !ok {
 		return
 	}
 	creation, sd, err := s.auth.wa.BeginRegistration(u,
@@ -99,51 +159,27 @@ func (s *Server) handlePasskeyEnrolBegin(w http.ResponseWriter, r *http.Request)
 		webauthn.WithConveyancePreference(protocol.PreferNoAttestation),
 	)
 	if err != nil {
-		s.log.Error("portal: failed to begin passkey registration", "err", err)
-		jsonError(w, http.StatusInternalServerError, "err.internal")
+		s.jsonInternal(w, "failed to begin passkey registration", err)
 		return
 	}
-	f.WebAuthn = sd
-	if err := s.saveFlow(r.Context(), f); err != nil {
-		s.log.Error("portal: failed to save flow", "err", err)
-		jsonError(w, http.StatusInternalServerError, "err.internal")
-		return
-	}
-	writeJSON(w, http.StatusOK, creation)
+	s.sendOptions(w, r, f, sd, creation)
 }
 
 // handlePasskeyEnrolFinish checks the new credential and enrols the
 // account with it.
 func (s *Server) handlePasskeyEnrolFinish(w http.ResponseWriter, r *http.Request) {
-	if s.jsonLimited(w, r) {
+	f, u, ok := s.passkeyFlow(w, r, flowEnrol, true)
+	if !ok {
 		return
 	}
-	f, ok := s.loadFlow(r, flowEnrol)
-	if !ok || !f.readyToEnrol() || f.WebAuthn == nil {
-		jsonError(w, http.StatusBadRequest, "err.flow")
-		return
-	}
-	sd := *f.WebAuthn
-	u, err := s.loadUser(r, f.Address)
-	if err != nil {
-		s.log.Error("portal: failed to load account for passkey", "err", err)
-		jsonError(w, http.StatusInternalServerError, "err.internal")
-		return
-	}
-	// The challenge is spent whatever the outcome.
-	f.WebAuthn = nil
-	if err := s.saveFlow(r.Context(), f); err != nil {
-		s.log.Error("portal: failed to save flow", "err", err)
-		jsonError(w, http.StatusInternalServerError, "err.internal")
+	sd, ok := s.spendChallenge(w, r, f)
+	if !ok {
 		return
 	}
 	fail := func(reason string, err error) {
-		s.log.Info("portal: passkey registration refused", "reason", reason, "err", err)
-		if s.audit(r, Actor(f.Address), ActionLoginFailed, f.MsgID, map[string]string{"check": "passkey-register", "reason": reason}) != nil {
-			jsonError(w, http.StatusInternalServerError, "err.internal")
-			return
+		if s.ceremonyRefused(w, r, f, "passkey registration", "passkey-register", reason, err) {
+			jsonError(w, http.StatusBadRequest, "err.passkey.register")
 		}
-		jsonError(w, http.StatusBadRequest, "err.passkey.register")
 	}
 	parsed, err := protocol.ParseCredentialCreationResponseBody(io.LimitReader(r.Body, maxWebAuthnBody))
 	if err != nil {
@@ -157,8 +193,7 @@ func (s *Server) handlePasskeyEnrolFinish(w http.ResponseWriter, r *http.Request
 	}
 	credJSON, err := json.Marshal(cred)
 	if err != nil {
-		s.log.Error("portal: failed to encode credential", "err", err)
-		jsonError(w, http.StatusInternalServerError, "err.internal")
+		s.jsonInternal(w, "failed to encode credential", err)
 		return
 	}
 	now := s.d.Now()
@@ -170,22 +205,8 @@ func (s *Server) handlePasskeyEnrolFinish(w http.ResponseWriter, r *http.Request
 
 // handlePasskeyLoginBegin starts a passkey login for the flow's account.
 func (s *Server) handlePasskeyLoginBegin(w http.ResponseWriter, r *http.Request) {
-	if s.jsonLimited(w, r) {
-		return
-	}
-	f, ok := s.loadFlow(r, flowLogin)
+	f, u, ok := s.passkeyFlow(w, r, flowLogin, false)
 	if !ok {
-		jsonError(w, http.StatusBadRequest, "err.flow")
-		return
-	}
-	u, err := s.loadUser(r, f.Address)
-	if err != nil {
-		s.log.Error("portal: failed to load account for passkey", "err", err)
-		jsonError(w, http.StatusInternalServerError, "err.internal")
-		return
-	}
-	if u.acct.Locked(s.d.Now()) {
-		jsonError(w, http.StatusTooManyRequests, "err.locked")
 		return
 	}
 	if len(u.creds) == 0 {
@@ -194,60 +215,32 @@ func (s *Server) handlePasskeyLoginBegin(w http.ResponseWriter, r *http.Request)
 	}
 	assertion, sd, err := s.auth.wa.BeginLogin(u, webauthn.WithUserVerification(protocol.VerificationPreferred))
 	if err != nil {
-		s.log.Error("portal: failed to begin passkey login", "err", err)
-		jsonError(w, http.StatusInternalServerError, "err.internal")
+		s.jsonInternal(w, "failed to begin passkey login", err)
 		return
 	}
-	f.WebAuthn = sd
-	if err := s.saveFlow(r.Context(), f); err != nil {
-		s.log.Error("portal: failed to save flow", "err", err)
-		jsonError(w, http.StatusInternalServerError, "err.internal")
-		return
-	}
-	writeJSON(w, http.StatusOK, assertion)
+	s.sendOptions(w, r, f, sd, assertion)
 }
 
 // handlePasskeyLoginFinish checks the assertion, updates the passkey's
 // sign count and signs the account in. A sign count that went backwards
 // (a cloned authenticator) is refused.
 func (s *Server) handlePasskeyLoginFinish(w http.ResponseWriter, r *http.Request) {
-	if s.jsonLimited(w, r) {
+	f, u, ok := s.passkeyFlow(w, r, flowLogin, true)
+	if !ok {
 		return
 	}
 	ctx := r.Context()
-	f, ok := s.loadFlow(r, flowLogin)
-	if !ok || f.WebAuthn == nil {
-		jsonError(w, http.StatusBadRequest, "err.flow")
-		return
-	}
-	sd := *f.WebAuthn
-	u, err := s.loadUser(r, f.Address)
-	if err != nil {
-		s.log.Error("portal: failed to load account for passkey", "err", err)
-		jsonError(w, http.StatusInternalServerError, "err.internal")
-		return
-	}
-	if u.acct.Locked(s.d.Now()) {
-		jsonError(w, http.StatusTooManyRequests, "err.locked")
-		return
-	}
-	// The challenge is spent whatever the outcome.
-	f.WebAuthn = nil
-	if err := s.saveFlow(ctx, f); err != nil {
-		s.log.Error("portal: failed to save flow", "err", err)
-		jsonError(w, http.StatusInternalServerError, "err.internal")
+	sd, ok := s.spendChallenge(w, r, f)
+	if !ok {
 		return
 	}
 	fail := func(reason string, err error) {
-		s.log.Info("portal: passkey login refused", "reason", reason, "err", err)
-		if s.audit(r, Actor(f.Address), ActionLoginFailed, f.MsgID, map[string]string{"check": "passkey", "reason": reason}) != nil {
-			jsonError(w, http.StatusInternalServerError, "err.internal")
+		if !s.ceremonyRefused(w, r, f, "passkey login", "passkey", reason, err) {
 			return
 		}
 		until, err := s.d.Store.RecordFailure(ctx, f.Address, s.d.Now())
 		if err != nil {
-			s.log.Error("portal: failed to record failure", "err", err)
-			jsonError(w, http.StatusInternalServerError, "err.internal")
+			s.jsonInternal(w, "failed to record failure", err)
 			return
 		}
 		if !until.IsZero() {
@@ -273,13 +266,11 @@ func (s *Server) handlePasskeyLoginFinish(w http.ResponseWriter, r *http.Request
 	}
 	credJSON, err := json.Marshal(cred)
 	if err != nil {
-		s.log.Error("portal: failed to encode credential", "err", err)
-		jsonError(w, http.StatusInternalServerError, "err.internal")
+		s.jsonInternal(w, "failed to encode credential", err)
 		return
 	}
 	if err := s.d.Store.UpdatePasskey(ctx, cred.ID, credJSON, s.d.Now()); err != nil {
-		s.log.Error("portal: failed to update passkey", "err", err)
-		jsonError(w, http.StatusInternalServerError, "err.internal")
+		s.jsonInternal(w, "failed to update passkey", err)
 		return
 	}
 	s.loggedIn(w, r, f, f.Address, store.MethodPasskey, true)

@@ -155,37 +155,25 @@ func yesNo(b bool) string {
 // admin act) and appends account.reset with the reason to the audit log
 // in the same transaction.
 func accountReset(ctx context.Context, e *env, args []string) error {
-	fs := newFlags("account reset", e)
-	reason := fs.String("reason", "", "why (required; recorded in the audit log, no patient data)")
-	pos, err := parseInterleaved(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 1 || *reason == "" {
-		return usageError{msg: "want: account reset ADDRESS --reason TEXT"}
-	}
-	l, err := openLifecycle(ctx, e, true)
+	l, address, reason, err := openAdminAct(ctx, e, "account reset", "ADDRESS", args)
 	if err != nil {
 		return err
 	}
 	defer l.Close()
-	if err := l.requireAdmin(ctx); err != nil {
-		return err
-	}
 	lg, err := audit.New(l.store.DB())
 	if err != nil {
 		return err
 	}
-	a, err := l.store.Account(ctx, pos[0])
+	a, err := l.store.Account(ctx, address)
 	if errors.Is(err, store.ErrNoAccount) {
-		return fmt.Errorf("no portal account for %s", pos[0])
+		return fmt.Errorf("no portal account for %s", address)
 	}
 	if err != nil {
 		return err
 	}
 	entry := audit.Entry{
 		Actor: l.actor, Action: actionAccountReset,
-		Detail: map[string]string{"account": "recipient:" + a.Address, "reason": *reason},
+		Detail: map[string]string{"account": "recipient:" + a.Address, "reason": reason},
 	}
 	err = l.store.ResetAccount(ctx, a.Address, time.Now(), func(tx *sql.Tx) error {
 		_, err := lg.AppendTx(ctx, tx, entry)

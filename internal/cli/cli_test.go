@@ -15,7 +15,6 @@ import (
 
 	"github.com/sealpost/sealpost/internal/testutil"
 
-
 	"filippo.io/age"
 	"gopkg.in/yaml.v3"
 	_ "modernc.org/sqlite"

@@ -137,6 +137,30 @@ func (l *lifecycleEnv) requireAdmin(ctx context.Context) error {
 	return nil
 }
 
+// openAdminAct starts an admin act on one thing (named what in the usage:
+// ADDRESS, ID) that must give a --reason: it parses args for the command
+// name, opens the lifecycle with an admin Vault client and refuses a token
+// without the sealpost-admin policy. The caller closes l.
+func openAdminAct(ctx context.Context, e *env, name, what string, args []string) (l *lifecycleEnv, target, reason string, err error) {
+	fs := newFlags(name, e)
+	r := fs.String("reason", "", "why (required; recorded in the audit log, no patient data)")
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return nil, "", "", err
+	}
+	if len(pos) != 1 || *r == "" {
+		return nil, "", "", usageError{msg: "want: " + name + " " + what + " --reason TEXT"}
+	}
+	if l, err = openLifecycle(ctx, e, true); err != nil {
+		return nil, "", "", err
+	}
+	if err := l.requireAdmin(ctx); err != nil {
+		l.Close()
+		return nil, "", "", err
+	}
+	return l, pos[0], *r, nil
+}
+
 // adminActor names the person running the command in audit entries.
 func adminActor() string {
 	name := os.Getenv("USER")
@@ -274,30 +298,18 @@ func keysVersions(ctx context.Context, e *env, args []string) error {
 }
 
 func messageRecall(ctx context.Context, e *env, args []string) error {
-	fs := newFlags("message recall", e)
-	reason := fs.String("reason", "", "why (required; recorded in the audit log, no patient data)")
-	pos, err := parseInterleaved(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 1 || *reason == "" {
-		return usageError{msg: "want: message recall ID --reason TEXT"}
-	}
-	l, err := openLifecycle(ctx, e, true)
+	l, id, reason, err := openAdminAct(ctx, e, "message recall", "ID", args)
 	if err != nil {
 		return err
 	}
 	defer l.Close()
-	if err := l.requireAdmin(ctx); err != nil {
-		return err
-	}
-	if err := l.mgr.Recall(ctx, pos[0], l.actor, *reason); err != nil {
+	if err := l.mgr.Recall(ctx, id, l.actor, reason); err != nil {
 		if errors.Is(err, store.ErrRecalled) {
-			return fmt.Errorf("message %s was already recalled (the WAL was truncated again)", pos[0])
+			return fmt.Errorf("message %s was already recalled (the WAL was truncated again)", id)
 		}
 		return err
 	}
-	fmt.Fprintf(e.stdout, "recalled %s: its wrapped secret and ciphertext are destroyed\n", pos[0])
+	fmt.Fprintf(e.stdout, "recalled %s: its wrapped secret and ciphertext are destroyed\n", id)
 	fmt.Fprintln(e.stdout, "copies sealed to a recipient's own key or to an archive key still open with those keys; backups of the store are the admin's to shred")
 	return nil
 }
