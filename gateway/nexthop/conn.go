@@ -1,6 +1,7 @@
 package nexthop
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -23,6 +24,25 @@ type conn struct {
 	reused    bool // taken from the pool
 	broken    bool // must not be reused
 	idleSince time.Time
+
+	// Kept with the connection for its next message (see dataWriter).
+	data    *bufio.Writer
+	dw      dataWriter
+	copyBuf []byte
+}
+
+// dataWriter returns the connection's DATA writer, reset for a new message, each write onto the connection
+// bounded by timeout.
+func (cn *conn) dataWriter(timeout time.Duration) *dataWriter {
+	dst := &deadlineWriter{w: cn.nc, cn: cn, timeout: timeout}
+	if cn.data == nil {
+		cn.data = bufio.NewWriterSize(dst, dataBufferSize)
+		cn.copyBuf = make([]byte, 32<<10)
+	} else {
+		cn.data.Reset(dst)
+	}
+	cn.dw.reset(cn.data)
+	return &cn.dw
 }
 
 func (cn *conn) close() {

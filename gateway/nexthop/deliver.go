@@ -125,12 +125,18 @@ func (c *Client) transact(ctx context.Context, cn *conn, env Envelope, rcpts []s
 		}
 		return nil, fmt.Errorf("failed DATA at next hop: %w", err)
 	}
+	// go-smtp has flushed DATA and read the 354, so nothing of its own is buffered: the body goes straight onto
+	// the connection through dataWriter, and only the final line ending and dot through w.
 	src := &readErrReader{r: msg}
-	if _, err := io.Copy(&deadlineWriter{w: w, cn: cn, timeout: c.cfg.Timeout}, src); err != nil {
+	dw := cn.dataWriter(c.cfg.Timeout)
+	if _, err := io.CopyBuffer(dw, src, cn.copyBuf); err != nil {
 		// No final dot: the caller drops the connection, so the next hop discards the partial message.
 		if src.err != nil {
 			return nil, fmt.Errorf("failed to read message: %w", src.err)
 		}
+		return nil, fmt.Errorf("failed to send message to next hop: %w", err)
+	}
+	if err := dw.finish(w); err != nil {
 		return nil, fmt.Errorf("failed to send message to next hop: %w", err)
 	}
 	if _, err := w.CloseWithResponse(); err != nil {

@@ -23,6 +23,12 @@
 // If the message reader fails during DATA, the connection is dropped without the final dot, so the next hop
 // never accepts a truncated message.
 //
+// # DATA
+//
+// The message is dot-stuffed and given CRLF line endings a line at a time, straight onto the connection through
+// a 64 KiB buffer kept with it, rather than a byte at a time through go-smtp's writer; the bytes sent are the
+// same (see dataWriter). TLS records are full size from the first.
+//
 // # Connection reuse
 //
 // After a completed transaction the connection goes back to an idle pool (Config.MaxIdle); after an abandoned

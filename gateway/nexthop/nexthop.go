@@ -212,6 +212,8 @@ func New(cfg Config) (*Client, error) {
 			RootCAs:            roots,
 			MinVersion:         tls.VersionTLS12,
 			ClientSessionCache: tls.NewLRUClientSessionCache(0),
+			// Full-size records from the start: small first records help a browser's first paint, not a relay.
+			DynamicRecordSizingDisabled: true,
 		}
 	case TLSOpportunistic:
 		// Opportunistic TLS (RFC 7435) protects against passive eavesdropping only; an unverified
@@ -221,6 +223,8 @@ func New(cfg Config) (*Client, error) {
 			InsecureSkipVerify: true, //nolint:gosec // opportunistic mode, chosen by the admin
 			MinVersion:         tls.VersionTLS12,
 			ClientSessionCache: tls.NewLRUClientSessionCache(0),
+			// Full-size records from the start: small first records help a browser's first paint, not a relay.
+			DynamicRecordSizingDisabled: true,
 		}
 	case TLSNone:
 		if cfg.Username != "" {

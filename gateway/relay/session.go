@@ -1,7 +1,6 @@
 package relay
 
 import (
-	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -189,7 +188,8 @@ func (s *session) receive(r io.Reader) ([]*smtp.SMTPError, error) {
 	}
 	buf := s.r.deps.Spool.NewBuffer()
 	defer buf.Remove()
-	if _, err := io.Copy(buf, bufio.NewReaderSize(failpoint.Reader(r), 64<<10)); err != nil {
+	// The spool reads the message itself (Buffer.ReadFrom), through a recycled buffer.
+	if _, err := io.Copy(buf, failpoint.Reader(r)); err != nil {
 		_, _ = io.Copy(io.Discard, r)
 		var se *smtp.SMTPError
 		if errors.As(err, &se) && se == smtp.ErrDataTooLarge {

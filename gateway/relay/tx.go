@@ -419,13 +419,15 @@ func (r *Relay) sealAndDeliver(ctx context.Context, t *txn, hdr textproto.Header
 		if err != nil {
 			return nil, err
 		}
-		pr, pw := io.Pipe()
-		go func() {
-			err := prep.Write(pw, idValue, eb)
+		rd, err := prep.Reader(idValue, eb)
+		if err != nil {
 			eb.Close()
-			pw.CloseWithError(err)
-		}()
-		return pr, nil
+			return nil, err
+		}
+		return struct {
+			io.Reader
+			io.Closer
+		}{rd, eb}, nil
 	}
 	return r.deliver(ctx, t, g, r.deps.NextHop, body, id)
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	htmltemplate "html/template"
 	"io"
+	"mime/quotedprintable"
 	"net/url"
 	"strings"
 	texttemplate "text/template"
@@ -132,13 +133,21 @@ tool:</p>
 // original has none. On error, dst holds an incomplete message that must be
 // discarded.
 func WriteEnvelope(dst io.Writer, e Envelope, ciphertext io.Reader) error {
-	h, data, err := envelopeHeader(e)
+	boundary := newBoundary()
+	h, data, err := envelopeHeader(e, boundary)
 	if err != nil {
 		return err
 	}
+	// The structure is written with go-message's multipart writer rather
+	// than its entity writer, so that the attachment can be base64-encoded
+	// a line at a time (base64Lines) instead of through go-message's
+	// byte-wise line wrapper; the bytes are the same.
 	bw := bufio.NewWriterSize(dst, 32<<10)
-	mw, err := message.CreateWriter(bw, h)
-	if err != nil {
+	if err := textproto.WriteHeader(bw, h.Header); err != nil {
+		return fmt.Errorf("failed to write envelope header: %w", err)
+	}
+	mw := textproto.NewMultipartWriter(bw)
+	if err := mw.SetBoundary(boundary); err != nil {
 		return fmt.Errorf("failed to write envelope header: %w", err)
 	}
 	if err := writeNotice(mw, data); err != nil {
@@ -149,14 +158,15 @@ func WriteEnvelope(dst io.Writer, e Envelope, ciphertext io.Reader) error {
 	ah.Set("Content-Transfer-Encoding", "base64")
 	ah.SetContentDisposition("attachment", map[string]string{"filename": AttachmentName})
 	ah.SetContentType(AttachmentType, map[string]string{"name": AttachmentName})
-	aw, err := mw.CreatePart(ah)
+	aw, err := mw.CreatePart(ah.Header)
 	if err != nil {
 		return fmt.Errorf("failed to start attachment: %w", err)
 	}
-	if _, err := io.CopyBuffer(aw, ciphertext, make([]byte, 32<<10)); err != nil {
+	enc := newBase64Lines(aw)
+	if _, err := io.CopyBuffer(enc, ciphertext, make([]byte, 32<<10)); err != nil {
 		return fmt.Errorf("failed to write attachment: %w", err)
 	}
-	if err := aw.Close(); err != nil {
+	if err := enc.Close(); err != nil {
 		return fmt.Errorf("failed to write attachment: %w", err)
 	}
 	if err := mw.Close(); err != nil {
@@ -169,7 +179,8 @@ func WriteEnvelope(dst io.Writer, e Envelope, ciphertext io.Reader) error {
 }
 
 // envelopeHeader validates e and builds the top-level header.
-func envelopeHeader(e Envelope) (message.Header, noticeData, error) {
+// boundary is the multipart/mixed boundary.
+func envelopeHeader(e Envelope, boundary string) (message.Header, noticeData, error) {
 	var h message.Header
 	var data noticeData
 	if e.OrgName == "" || !cleanText(e.OrgName) {
@@ -196,7 +207,7 @@ func envelopeHeader(e Envelope) (message.Header, noticeData, error) {
 
 	// go-message writes the most recently added field first, so the fields
 	// are added in reverse order.
-	h.SetContentType("multipart/mixed", map[string]string{"boundary": newBoundary()})
+	h.SetContentType("multipart/mixed", map[string]string{"boundary": boundary})
 	h.Add(IDHeader, e.IDHeader)
 	h.Add("MIME-Version", "1.0")
 	h.Set("Subject", encodeSubject(subject))
@@ -218,11 +229,16 @@ func envelopeHeader(e Envelope) (message.Header, noticeData, error) {
 }
 
 // writeNotice writes the multipart/alternative notice part.
-func writeNotice(mw *message.Writer, data noticeData) error {
+func writeNotice(mw *textproto.MultipartWriter, data noticeData) error {
+	boundary := newBoundary()
 	var alt message.Header
-	alt.SetContentType("multipart/alternative", map[string]string{"boundary": newBoundary()})
-	aw, err := mw.CreatePart(alt)
+	alt.SetContentType("multipart/alternative", map[string]string{"boundary": boundary})
+	pw, err := mw.CreatePart(alt.Header)
 	if err != nil {
+		return fmt.Errorf("failed to start notice: %w", err)
+	}
+	aw := textproto.NewMultipartWriter(pw)
+	if err := aw.SetBoundary(boundary); err != nil {
 		return fmt.Errorf("failed to start notice: %w", err)
 	}
 	for _, p := range []struct {
@@ -235,14 +251,15 @@ func writeNotice(mw *message.Writer, data noticeData) error {
 		var ph message.Header
 		ph.Set("Content-Transfer-Encoding", "quoted-printable")
 		ph.SetContentType(p.mediaType, map[string]string{"charset": "utf-8"})
-		pw, err := aw.CreatePart(ph)
+		w, err := aw.CreatePart(ph.Header)
 		if err != nil {
 			return fmt.Errorf("failed to start notice part: %w", err)
 		}
-		if err := p.execute(pw, data); err != nil {
+		qw := quotedprintable.NewWriter(w)
+		if err := p.execute(qw, data); err != nil {
 			return fmt.Errorf("failed to write notice: %w", err)
 		}
-		if err := pw.Close(); err != nil {
+		if err := qw.Close(); err != nil {
 			return fmt.Errorf("failed to write notice: %w", err)
 		}
 	}

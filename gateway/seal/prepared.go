@@ -46,14 +46,10 @@ func PrepareEnvelope(body io.Writer, e Envelope, ciphertext io.Reader) (*Prepare
 // Write writes the header, with idValue (from [SignID]) as X-Sealpost-Id,
 // then the body read from body.
 func (p *PreparedEnvelope) Write(dst io.Writer, idValue string, body io.Reader) error {
-	if !printableASCII(idValue) {
-		return fmt.Errorf("%w: bad %s value", ErrInvalidEnvelope, IDHeader)
+	h, err := p.headerWithID(idValue)
+	if err != nil {
+		return err
 	}
-	old := []byte(IDHeader + ": " + idPlaceholder + "\r\n")
-	if bytes.Count(p.header, old) != 1 {
-		return errors.New("seal: prepared header has no single X-Sealpost-Id placeholder")
-	}
-	h := bytes.Replace(p.header, old, []byte(IDHeader+": "+foldID(idValue)+"\r\n"), 1)
 	if _, err := dst.Write(h); err != nil {
 		return fmt.Errorf("failed to write envelope header: %w", err)
 	}
@@ -61,6 +57,29 @@ func (p *PreparedEnvelope) Write(dst io.Writer, idValue string, body io.Reader) 
 		return fmt.Errorf("failed to write envelope body: %w", err)
 	}
 	return nil
+}
+
+// Reader returns the same bytes as [PreparedEnvelope.Write] as a reader:
+// the header, with idValue (from [SignID]) as X-Sealpost-Id, then body,
+// read as the returned reader is. It needs no copy and no goroutine.
+func (p *PreparedEnvelope) Reader(idValue string, body io.Reader) (io.Reader, error) {
+	h, err := p.headerWithID(idValue)
+	if err != nil {
+		return nil, err
+	}
+	return io.MultiReader(bytes.NewReader(h), body), nil
+}
+
+// headerWithID returns the header with idValue in place of the placeholder.
+func (p *PreparedEnvelope) headerWithID(idValue string) ([]byte, error) {
+	if !printableASCII(idValue) {
+		return nil, fmt.Errorf("%w: bad %s value", ErrInvalidEnvelope, IDHeader)
+	}
+	old := []byte(IDHeader + ": " + idPlaceholder + "\r\n")
+	if bytes.Count(p.header, old) != 1 {
+		return nil, errors.New("seal: prepared header has no single X-Sealpost-Id placeholder")
+	}
+	return bytes.Replace(p.header, old, []byte(IDHeader+": "+foldID(idValue)+"\r\n"), 1), nil
 }
 
 // foldID folds an X-Sealpost-Id value after each "; " so that no line is

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"crypto/rand"
 	"crypto/sha256"
+	"errors"
+	"io"
 	"strings"
 	"testing"
 
@@ -80,5 +82,37 @@ func TestHeaderSplitterAcrossWrites(t *testing.T) {
 		if s.head.String() != "A: 1\r\nB: 2\r\n\r\n" || body.String() != "body line\r\n" {
 			t.Fatalf("split at %d: head %q body %q", split, s.head.String(), body.String())
 		}
+	}
+}
+
+// TestPreparedEnvelopeReader checks that Reader gives exactly what Write
+// writes, and refuses a bad id value as Write does.
+func TestPreparedEnvelopeReader(t *testing.T) {
+	ct := make([]byte, 50<<10)
+	rand.Read(ct)
+	var orig textproto.Header
+	orig.Set("From", "doctor@example.org")
+	var body bytes.Buffer
+	p, err := PrepareEnvelope(&body, Envelope{
+		Original: orig, PortalURL: "https://portal.example/m/x", OrgName: "Example Trust",
+	}, bytes.NewReader(ct))
+	if err != nil {
+		t.Fatal(err)
+	}
+	idValue := SignID(bytes.Repeat([]byte{7}, 32), "x", p.BodySHA256)
+	var written bytes.Buffer
+	if err := p.Write(&written, idValue, bytes.NewReader(body.Bytes())); err != nil {
+		t.Fatal(err)
+	}
+	r, err := p.Reader(idValue, bytes.NewReader(body.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	read, err := io.ReadAll(r)
+	if err != nil || !bytes.Equal(read, written.Bytes()) {
+		t.Fatalf("Reader gave %d bytes (err %v) that differ from Write's %d", len(read), err, written.Len())
+	}
+	if _, err := p.Reader("bad\r\nvalue", &body); !errors.Is(err, ErrInvalidEnvelope) {
+		t.Errorf("Reader with a bad id value = %v, want ErrInvalidEnvelope", err)
 	}
 }

@@ -21,8 +21,13 @@
 // the sealer and the next-hop delivery each read the message). [Buffer.Remove]
 // wipes the memory copy, forgets the key and deletes the file.
 //
-// The SHA-256 and size of the plaintext are computed while writing, so no
-// second pass is needed.
+// The size of the plaintext is counted while writing. Its SHA-256 is
+// computed while writing once the buffer has spilled to disk (so the file
+// is never read back for it), and otherwise from memory the first time
+// [Buffer.SHA256] asks, so that buffers whose hash nobody needs (the
+// relay's ciphertext and sealed copy) cost no hashing. Memory is held in
+// 64 KiB chunks that are recycled, wiped, between buffers, so that a
+// growing message is never copied.
 //
 // # Limits of wiping
 //

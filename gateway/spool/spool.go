@@ -23,8 +23,16 @@ var (
 // tempPattern names spill files; the suffix says what they hold.
 const tempPattern = "sealpost-spool-*.age"
 
-// minGrow is the smallest memory allocation a Buffer makes.
-const minGrow = 4096
+// memChunk is the size of the pieces a Buffer holds in memory. A message
+// is kept in a list of them rather than one slice, so that it never has to
+// be copied to grow, and they are recycled through chunkPool.
+const memChunk = 64 << 10
+
+// chunkPool recycles memory chunks. A chunk is wiped before it goes back.
+var chunkPool = sync.Pool{New: func() any { return new([memChunk]byte) }}
+
+// copyBufs recycles the buffers of [Buffer.ReadFrom].
+var copyBufs = sync.Pool{New: func() any { return new([32 << 10]byte) }}
 
 // Spool makes Buffers that share a temporary directory and a memory limit.
 // A Spool holds no state besides its settings and is safe for concurrent use.
@@ -50,11 +58,12 @@ type Buffer struct {
 	spool *Spool
 
 	mu      sync.Mutex
-	mem     []byte
+	mem     []*[memChunk]byte // the message while in memory: full chunks, then a partly filled one
 	size    int64
 	hash    hash.Hash
-	sum     []byte
-	err     error // sticky write error
+	hashed  int64  // bytes of the message already written to hash
+	sum     []byte // the SHA-256, once the buffer is sealed and it has been asked for
+	err     error  // sticky write error
 	sealed  bool
 	removed bool
 
@@ -90,40 +99,95 @@ func (b *Buffer) Write(p []byte) (int, error) {
 	}
 
 	if b.file == nil && b.size+int64(len(p)) <= b.spool.memLimit {
-		b.growMem(len(p))
-		b.mem = append(b.mem, p...)
-	} else {
-		if b.file == nil {
-			if err := b.spill(); err != nil {
-				b.err = err
-				return 0, err
-			}
+		b.appendMem(p)
+		return len(p), nil
+	}
+	if b.file == nil {
+		if err := b.spill(); err != nil {
+			b.err = err
+			return 0, err
 		}
-		if _, err := b.enc.Write(p); err != nil {
-			b.err = fmt.Errorf("failed to write spool file: %w", err)
-			return 0, b.err
-		}
+	}
+	if _, err := b.enc.Write(p); err != nil {
+		b.err = fmt.Errorf("failed to write spool file: %w", err)
+		return 0, b.err
 	}
 	b.hash.Write(p)
 	b.size += int64(len(p))
+	b.hashed = b.size
 	return len(p), nil
 }
 
-// growMem makes room for n more bytes in mem, wiping the old backing array
-// when it has to move.
-func (b *Buffer) growMem(n int) {
-	need := len(b.mem) + n
-	if need <= cap(b.mem) {
-		return
+// ReadFrom writes everything r returns to the buffer, as Write would, through
+// a recycled buffer. It returns the number of bytes written, and the first
+// error other than io.EOF.
+func (b *Buffer) ReadFrom(r io.Reader) (int64, error) {
+	bp := copyBufs.Get().(*[32 << 10]byte)
+	defer func() {
+		clear(bp[:])
+		copyBufs.Put(bp)
+	}()
+	var n int64
+	for {
+		m, rerr := r.Read(bp[:])
+		if m > 0 {
+			if _, err := b.Write(bp[:m]); err != nil {
+				return n, err
+			}
+			n += int64(m)
+		}
+		if rerr == io.EOF {
+			return n, nil
+		}
+		if rerr != nil {
+			return n, rerr
+		}
 	}
-	newCap := max(2*cap(b.mem), need, minGrow)
-	if int64(newCap) > b.spool.memLimit {
-		newCap = int(b.spool.memLimit)
+}
+
+// appendMem copies p to the end of the in-memory message.
+func (b *Buffer) appendMem(p []byte) {
+	for len(p) > 0 {
+		if b.size == int64(len(b.mem))*memChunk {
+			b.mem = append(b.mem, chunkPool.Get().(*[memChunk]byte))
+		}
+		off := b.size % memChunk
+		n := copy(b.mem[len(b.mem)-1][off:], p)
+		p = p[n:]
+		b.size += int64(n)
 	}
-	grown := make([]byte, len(b.mem), newCap)
-	copy(grown, b.mem)
-	clear(b.mem[:cap(b.mem)])
-	b.mem = grown
+}
+
+// memBytes returns the in-memory message from offset off: the rest of the
+// chunk that holds off, or nil at the end.
+func (b *Buffer) memBytes(off int64) []byte {
+	if off >= b.size || b.file != nil {
+		return nil
+	}
+	c := b.mem[off/memChunk]
+	end := min(b.size-off/memChunk*memChunk, memChunk)
+	return c[off%memChunk : end]
+}
+
+// hashMem brings the hash up to date with the in-memory message. The
+// message is hashed only when its SHA-256 is asked for, or when it spills,
+// so that a buffer whose hash nobody needs costs no hashing.
+func (b *Buffer) hashMem() {
+	for b.hashed < b.size {
+		p := b.memBytes(b.hashed)
+		b.hash.Write(p)
+		b.hashed += int64(len(p))
+	}
+}
+
+// wipeMem clears the in-memory message and recycles its chunks.
+func (b *Buffer) wipeMem() {
+	for i, c := range b.mem {
+		clear(c[:])
+		chunkPool.Put(c)
+		b.mem[i] = nil
+	}
+	b.mem = nil
 }
 
 // spill moves the buffer to an encrypted temporary file.
@@ -138,17 +202,19 @@ func (b *Buffer) spill() error {
 	}
 	b.fileSize.w = f
 	enc, err := age.Encrypt(&b.fileSize, id.Recipient())
-	if err == nil && len(b.mem) > 0 {
-		_, err = enc.Write(b.mem)
+	for off := int64(0); err == nil && off < b.size; {
+		p := b.memBytes(off)
+		_, err = enc.Write(p)
+		off += int64(len(p))
 	}
 	if err != nil {
 		f.Close()
 		os.Remove(f.Name())
 		return fmt.Errorf("failed to encrypt spool file: %w", err)
 	}
+	b.hashMem()
 	b.file, b.path, b.identity, b.enc = f, f.Name(), id, enc
-	clear(b.mem[:cap(b.mem)])
-	b.mem = nil
+	b.wipeMem()
 	return nil
 }
 
@@ -172,7 +238,6 @@ func (b *Buffer) Seal() error {
 		}
 		b.enc = nil
 	}
-	b.sum = b.hash.Sum(nil)
 	b.sealed = true
 	return nil
 }
@@ -184,14 +249,24 @@ func (b *Buffer) Size() int64 {
 	return b.size
 }
 
-// SHA256 returns the SHA-256 of the plaintext written so far.
+// SHA256 returns the SHA-256 of the plaintext written so far. A message
+// held in memory is hashed the first time this is asked, so after
+// [Buffer.Remove] it returns nil unless it had been asked before.
 func (b *Buffer) SHA256() []byte {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.sealed {
+	if b.sum != nil {
 		return bytes.Clone(b.sum)
 	}
-	return b.hash.Sum(nil)
+	if b.removed && b.hashed < b.size {
+		return nil
+	}
+	b.hashMem()
+	sum := b.hash.Sum(nil)
+	if b.sealed {
+		b.sum = sum
+	}
+	return bytes.Clone(sum)
 }
 
 // Open returns a new reader over the whole plaintext. The buffer must be
@@ -226,8 +301,7 @@ func (b *Buffer) Remove() error {
 		return nil
 	}
 	b.removed = true
-	clear(b.mem[:cap(b.mem)])
-	b.mem = nil
+	b.wipeMem()
 	b.identity = nil
 	b.enc = nil
 	if b.file == nil {
@@ -248,7 +322,7 @@ func (b *Buffer) Remove() error {
 // cannot wipe bytes while they are being copied.
 type memReader struct {
 	b      *Buffer
-	off    int
+	off    int64
 	closed bool
 }
 
@@ -261,11 +335,11 @@ func (r *memReader) Read(p []byte) (int, error) {
 	if r.b.removed {
 		return 0, ErrRemoved
 	}
-	if r.off >= len(r.b.mem) {
+	if r.off >= r.b.size {
 		return 0, io.EOF
 	}
-	n := copy(p, r.b.mem[r.off:])
-	r.off += n
+	n := copy(p, r.b.memBytes(r.off))
+	r.off += int64(n)
 	return n, nil
 }
 

@@ -9,8 +9,11 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
+	"testing/iotest"
 )
 
 const marker = "PATIENT NHS 943 476 5919 DIAGNOSIS"
@@ -338,4 +341,156 @@ func liveHeap() int64 {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	return int64(ms.HeapAlloc)
+}
+
+// TestChunkBoundaries writes messages whose sizes sit on and around the
+// in-memory chunk size, in writes that straddle chunks, and reads them back.
+func TestChunkBoundaries(t *testing.T) {
+	for _, size := range []int{1, memChunk - 1, memChunk, memChunk + 1, 3*memChunk - 7, 3 * memChunk, 5*memChunk + 123} {
+		for _, write := range []int{1 << 20, memChunk, 7777} {
+			b := New(t.TempDir(), 1<<20).NewBuffer()
+			msg := message(t, max(size, len(marker)))[:size]
+			writeChunks(t, b, msg, write)
+			if err := b.Seal(); err != nil {
+				t.Fatal(err)
+			}
+			if got := readAll(t, b); !bytes.Equal(got, msg) {
+				t.Errorf("size %d in writes of %d: read back %d bytes that differ", size, write, len(got))
+			}
+			want := sha256.Sum256(msg)
+			if got := b.SHA256(); !bytes.Equal(got, want[:]) {
+				t.Errorf("size %d in writes of %d: SHA256 = %x, want %x", size, write, got, want)
+			}
+			if len(b.mem) != (size+memChunk-1)/memChunk {
+				t.Errorf("size %d: %d chunks in memory, want %d", size, len(b.mem), (size+memChunk-1)/memChunk)
+			}
+			b.Remove()
+		}
+	}
+}
+
+// TestReadFrom checks that ReadFrom stores exactly what the reader returns,
+// in memory and across a spill, and passes on the reader's error.
+func TestReadFrom(t *testing.T) {
+	for _, limit := range []int64{1 << 20, 100 << 10, 0} {
+		b := New(t.TempDir(), limit).NewBuffer()
+		msg := message(t, 300<<10)
+		n, err := b.ReadFrom(io.MultiReader(bytes.NewReader(msg[:1000]), bytes.NewReader(msg[1000:])))
+		if err != nil || n != int64(len(msg)) {
+			t.Fatalf("memLimit %d: ReadFrom = %d, %v; want %d, nil", limit, n, err, len(msg))
+		}
+		if err := b.Seal(); err != nil {
+			t.Fatal(err)
+		}
+		want := sha256.Sum256(msg)
+		if got := readAll(t, b); !bytes.Equal(got, msg) || !bytes.Equal(b.SHA256(), want[:]) {
+			t.Errorf("memLimit %d: ReadFrom stored different bytes", limit)
+		}
+		b.Remove()
+	}
+	b := New(t.TempDir(), 1<<20).NewBuffer()
+	boom := errors.New("connection reset")
+	n, err := b.ReadFrom(io.MultiReader(strings.NewReader("partial"), iotest.ErrReader(boom)))
+	if !errors.Is(err, boom) || n != 7 || b.Size() != 7 {
+		t.Errorf("ReadFrom of a failing reader = %d, %v (size %d); want 7, %v", n, err, b.Size(), boom)
+	}
+	b.Seal()
+	if _, err := b.ReadFrom(strings.NewReader("more")); !errors.Is(err, ErrSealed) {
+		t.Errorf("ReadFrom after Seal = %v, want ErrSealed", err)
+	}
+}
+
+// TestSHA256Lazy checks that an in-memory message is hashed only when its
+// hash is asked for, that the hash so far is right before Seal, and what
+// SHA256 gives after Remove.
+func TestSHA256Lazy(t *testing.T) {
+	msg := message(t, 200<<10)
+	b := New(t.TempDir(), 1<<20).NewBuffer()
+	writeChunks(t, b, msg[:100<<10], 4096)
+	if b.hashed != 0 {
+		t.Errorf("%d bytes hashed while writing in memory, want 0", b.hashed)
+	}
+	want := sha256.Sum256(msg[:100<<10])
+	if got := b.SHA256(); !bytes.Equal(got, want[:]) {
+		t.Errorf("SHA256 halfway = %x, want %x", got, want)
+	}
+	writeChunks(t, b, msg[100<<10:], 5000)
+	b.Seal()
+	want = sha256.Sum256(msg)
+	if got := b.SHA256(); !bytes.Equal(got, want[:]) {
+		t.Errorf("SHA256 = %x, want %x", got, want)
+	}
+	b.Remove()
+	if got := b.SHA256(); !bytes.Equal(got, want[:]) {
+		t.Errorf("SHA256 after Remove, asked before = %x, want %x", got, want)
+	}
+
+	never := New(t.TempDir(), 1<<20).NewBuffer()
+	writeChunks(t, never, msg, 1<<20)
+	never.Seal()
+	never.Remove()
+	if got := never.SHA256(); got != nil {
+		t.Errorf("SHA256 after Remove, never asked = %x, want nil", got)
+	}
+
+	// A spilled buffer hashes as it writes; its hash outlives Remove.
+	spilled := New(t.TempDir(), 1<<10).NewBuffer()
+	writeChunks(t, spilled, msg, 3000)
+	spilled.Seal()
+	spilled.Remove()
+	if got := spilled.SHA256(); !bytes.Equal(got, want[:]) {
+		t.Errorf("spilled: SHA256 after Remove = %x, want %x", got, want)
+	}
+}
+
+// TestRemoveWipesChunks checks that the memory chunks are cleared before
+// they are recycled, and when the buffer spills.
+func TestRemoveWipesChunks(t *testing.T) {
+	for _, spill := range []bool{false, true} {
+		b := New(t.TempDir(), 150<<10).NewBuffer()
+		msg := message(t, 140<<10)
+		writeChunks(t, b, msg, 10000)
+		chunks := slices.Clone(b.mem)
+		if spill {
+			writeChunks(t, b, msg, 10000)
+			if b.mem != nil {
+				t.Fatal("buffer did not spill")
+			}
+		} else {
+			b.Seal()
+			b.Remove()
+		}
+		for i, c := range chunks {
+			if !bytes.Equal(c[:], make([]byte, memChunk)) {
+				t.Errorf("spill %v: chunk %d not wiped", spill, i)
+			}
+		}
+		b.Remove()
+	}
+}
+
+// BenchmarkBuffer writes a 160 KB message in 32 KiB writes, seals it, reads
+// it back and removes it: a relay's spool buffer for one message.
+func BenchmarkBuffer(b *testing.B) {
+	msg := message(b, 160_000)
+	sp := New(b.TempDir(), 1<<20)
+	buf := make([]byte, 32<<10)
+	b.SetBytes(int64(len(msg)))
+	b.ReportAllocs()
+	for b.Loop() {
+		bb := sp.NewBuffer()
+		writeChunks(b, bb, msg, 32<<10)
+		if err := bb.Seal(); err != nil {
+			b.Fatal(err)
+		}
+		r, err := bb.Open()
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := io.CopyBuffer(io.Discard, r, buf); err != nil {
+			b.Fatal(err)
+		}
+		r.Close()
+		bb.Remove()
+	}
 }

@@ -88,7 +88,7 @@ func (s *Store) commitBatch(batch []*writeReq) {
 		}
 		answer()
 	}
-	tx, err := s.db.BeginTx(context.Background(), nil)
+	tx, err := s.wdb.BeginTx(context.Background(), nil)
 	if err != nil {
 		failAll(fmt.Errorf("failed to begin transaction: %w", err))
 		return

@@ -49,7 +49,7 @@ func (s *Store) LedgerDelivered(ctx context.Context, key string) (bool, error) {
 		return false, fmt.Errorf("failed to check delivery ledger: %w", err)
 	}
 	var one int
-	err := s.db.QueryRowContext(ctx, "SELECT 1 FROM ledger WHERE key = ?", key).Scan(&one)
+	err := s.st.ledgerGet.QueryRowContext(ctx, key).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	}
@@ -77,10 +77,9 @@ func (s *Store) LedgerRecordAll(ctx context.Context, keys []string, messageID, r
 	}
 	return s.writeTx(ctx, func(tx *sql.Tx) error {
 		now := time.Now().UnixNano()
+		put := tx.StmtContext(ctx, s.st.ledgerPut)
 		for _, key := range keys {
-			_, err := tx.ExecContext(ctx,
-				"INSERT OR REPLACE INTO ledger (key, message_id, reply, recorded) VALUES (?, ?, ?, ?)",
-				key, messageID, reply, now)
+			_, err := put.ExecContext(ctx, key, messageID, reply, now)
 			if err != nil {
 				return fmt.Errorf("failed to record delivery: %w", err)
 			}

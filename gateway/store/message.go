@@ -119,51 +119,57 @@ func (s *Store) PutMessage(ctx context.Context, m *Message, ciphertext io.Reader
 		oobFactor = "any"
 	}
 
-	var size int64
-	var sum []byte
+	// When the caller gives the ciphertext's size and hash, as the relay
+	// does, the row is written complete and the streamed ciphertext checked
+	// against it; otherwise they are filled in once it has been read.
+	known := m.CiphertextSize > 0 && m.CiphertextSHA256 != nil
+	var size, chunks int64
+	sum := []byte{}
+	if known {
+		size, sum, chunks = m.CiphertextSize, m.CiphertextSHA256, (m.CiphertextSize+ChunkSize-1)/ChunkSize
+	}
 	err = s.writeTx(ctx, func(tx *sql.Tx) error {
 		var one int
-		err := tx.QueryRowContext(ctx, "SELECT 1 FROM messages WHERE id = ?", m.ID).Scan(&one)
+		err := tx.StmtContext(ctx, s.st.messageExists).QueryRowContext(ctx, m.ID).Scan(&one)
 		if err == nil {
 			return ErrExists
 		}
 		if !errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("failed to check for an existing message: %w", err)
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO messages
-			(id, created, trace_id, sender, recipients, decision, assurance, oob_factor, read_receipt,
-			 retain_until, wrap_version, wrapped, ciphertext_size, ciphertext_sha256, chunk_count)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, x'', 0)`,
+		_, err = tx.StmtContext(ctx, s.st.insertMessage).ExecContext(ctx,
 			m.ID, toNanos(created), m.TraceID, m.Sender, string(rcptJSON), decision, m.Assurance,
-			oobFactor, m.ReadReceipt, toNanos(m.RetainUntil), m.WrapVersion, wrapped)
+			oobFactor, m.ReadReceipt, toNanos(m.RetainUntil), m.WrapVersion, wrapped, size, sum, chunks)
 		if err != nil {
 			return fmt.Errorf("failed to insert message: %w", err)
 		}
+		insertRcpt := tx.StmtContext(ctx, s.st.insertRecipient)
 		for _, r := range rcpts {
-			if _, err := tx.ExecContext(ctx,
-				"INSERT OR IGNORE INTO message_recipients (message_id, rcpt) VALUES (?, ?)", m.ID, r); err != nil {
+			if _, err := insertRcpt.ExecContext(ctx, m.ID, r); err != nil {
 				return fmt.Errorf("failed to insert recipient: %w", err)
 			}
 		}
-		var chunks int64
-		size, sum, chunks, err = putChunks(ctx, tx, m.ID, ciphertext)
+		gotSize, gotSum, gotChunks, err := putChunks(ctx, tx.StmtContext(ctx, s.st.insertChunk), m.ID, ciphertext)
 		if err != nil {
 			return err
 		}
-		if size == 0 {
+		if gotSize == 0 {
 			return errors.New("failed to store message: empty ciphertext")
 		}
-		if m.CiphertextSize != 0 && m.CiphertextSize != size {
-			return fmt.Errorf("failed to store message: ciphertext is %d bytes, message says %d", size, m.CiphertextSize)
+		if m.CiphertextSize != 0 && m.CiphertextSize != gotSize {
+			return fmt.Errorf("failed to store message: ciphertext is %d bytes, message says %d", gotSize, m.CiphertextSize)
 		}
-		if m.CiphertextSHA256 != nil && !bytes.Equal(m.CiphertextSHA256, sum) {
+		if m.CiphertextSHA256 != nil && !bytes.Equal(m.CiphertextSHA256, gotSum) {
 			return errors.New("failed to store message: ciphertext SHA-256 does not match the message")
 		}
-		_, err = tx.ExecContext(ctx,
-			"UPDATE messages SET ciphertext_size = ?, ciphertext_sha256 = ?, chunk_count = ? WHERE id = ?",
-			size, sum, chunks, m.ID)
-		if err != nil {
-			return fmt.Errorf("failed to record ciphertext size: %w", err)
+		if !known {
+			size, sum, chunks = gotSize, gotSum, gotChunks
+			_, err = tx.ExecContext(ctx,
+				"UPDATE messages SET ciphertext_size = ?, ciphertext_sha256 = ?, chunk_count = ? WHERE id = ?",
+				size, sum, chunks, m.ID)
+			if err != nil {
+				return fmt.Errorf("failed to record ciphertext size: %w", err)
+			}
 		}
 		for _, fn := range also {
 			if err := fn(tx); err != nil {
@@ -190,16 +196,12 @@ func (s *Store) PutMessage(ctx context.Context, m *Message, ciphertext io.Reader
 // a bound blob, so a buffer is free again once Exec returns.
 var chunkBufs = sync.Pool{New: func() any { b := make([]byte, ChunkSize); return &b }}
 
-// putChunks copies r into chunk rows, one [ChunkSize] buffer at a time.
-func putChunks(ctx context.Context, tx *sql.Tx, id string, r io.Reader) (size int64, sum []byte, chunks int64, err error) {
+// putChunks copies r into chunk rows with stmt, the chunk insert, one
+// [ChunkSize] buffer at a time.
+func putChunks(ctx context.Context, stmt *sql.Stmt, id string, r io.Reader) (size int64, sum []byte, chunks int64, err error) {
 	if r == nil {
 		return 0, nil, 0, errors.New("failed to store message: nil ciphertext reader")
 	}
-	stmt, err := tx.PrepareContext(ctx, "INSERT INTO chunks (message_id, seq, data) VALUES (?, ?, ?)")
-	if err != nil {
-		return 0, nil, 0, fmt.Errorf("failed to prepare chunk insert: %w", err)
-	}
-	defer stmt.Close()
 	h := sha256.New()
 	bp := chunkBufs.Get().(*[]byte)
 	defer chunkBufs.Put(bp)
@@ -522,7 +524,7 @@ func (s *Store) Recall(ctx context.Context, id, actor, reason string) error {
 
 // inTx runs fn in a read-write transaction; the caller holds the write lock.
 func (s *Store) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.wdb.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("failed to begin transaction: %w", err)
 	}

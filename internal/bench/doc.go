@@ -49,6 +49,9 @@
 // With -profile FILE the gateways run in this process ([node.Start]) instead
 // of as bin/sealpost, and a CPU profile of the repetitions is written to
 // FILE. Goroutines carry the pprof label "component" (gateway-a, gateway-b,
-// gateway-a2, sink, client, vault-proxy), so `go tool pprof -tagfocus=component=gateway-a`
-// shows the sealing gateway alone.
+// gateway-a2, sink, client, vault-proxy), so
+// `go tool pprof '-tagfocus=component=^gateway-a$'` shows the sealing gateway
+// alone (unanchored, gateway-a also matches gateway-a2). With -memprofile
+// FILE as well, an allocation profile of the whole run is written to FILE
+// (allocations carry no labels).
 package main

@@ -27,7 +27,7 @@ import (
 
 type options struct {
 	n, conc, reps, latN, warm, large int
-	binary, profile                  string
+	binary, profile, memProfile      string
 	keep, countVault                 bool
 }
 
@@ -41,9 +41,14 @@ func main() {
 	flag.IntVar(&o.large, "large", 50_000_000, "size in bytes of the one large message sent through (a); 0 skips it")
 	flag.StringVar(&o.binary, "bin", "bin/sealpost", "the sealpost binary the gateways run")
 	flag.StringVar(&o.profile, "profile", "", "run the gateways in this process and write a CPU profile of the repetitions to `FILE`")
+	flag.StringVar(&o.memProfile, "memprofile", "", "with -profile, also write an allocation profile of the whole run to `FILE`")
 	flag.BoolVar(&o.keep, "keep", false, "keep the work directory (gateway logs, stores, policy and config files)")
 	flag.BoolVar(&o.countVault, "count-vault", true, "put a counting proxy between the gateways and Vault (it adds a little to each Vault call)")
 	flag.Parse()
+	if o.memProfile != "" && o.profile == "" {
+		fmt.Fprintln(os.Stderr, "bench: -memprofile needs -profile (the gateways must run in this process)")
+		os.Exit(2)
+	}
 	if o.n < 1 || o.conc < 1 || o.reps < 1 || o.latN < 1 || o.warm < 0 || o.large < 0 {
 		fmt.Fprintln(os.Stderr, "bench: -n, -c, -reps and -latency-n must be at least 1; -warmup and -large not negative")
 		os.Exit(2)
@@ -272,7 +277,14 @@ func (b *bench) measure(ctx context.Context) error {
 		defer func() {
 			pprof.StopCPUProfile()
 			f.Close()
-			fmt.Fprintf(b.out, "\nCPU profile of the repetitions: %s (go tool pprof -tagfocus=component=gateway-a %s)\n", b.o.profile, b.o.profile)
+			fmt.Fprintf(b.out, "\nCPU profile of the repetitions: %s (go tool pprof '-tagfocus=component=^gateway-a$' %s)\n", b.o.profile, b.o.profile)
+			if b.o.memProfile != "" {
+				if err := writeAllocProfile(b.o.memProfile); err != nil {
+					fmt.Fprintln(os.Stderr, "bench:", err)
+					return
+				}
+				fmt.Fprintf(b.out, "allocation profile of the whole run (all components): %s (go tool pprof -sample_index=alloc_space %s)\n", b.o.memProfile, b.o.memProfile)
+			}
 		}()
 	}
 	samples := map[string][]sample{}
@@ -747,4 +759,21 @@ func problems(log string) string {
 		return ""
 	}
 	return strings.Join(out, "\n") + "\n…\n"
+}
+
+// writeAllocProfile writes the heap profile's allocation samples, which
+// count every allocation since the process started, to path.
+func writeAllocProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("failed to create allocation profile: %w", err)
+	}
+	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+		f.Close()
+		return fmt.Errorf("failed to write allocation profile: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("failed to write allocation profile: %w", err)
+	}
+	return nil
 }
